@@ -1,0 +1,82 @@
+"""Read configuration from environment variables, failing at start with one clear line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+
+class EnvError(ImproperlyConfigured):
+    """A missing or malformed environment variable; the message names it."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    """Return the variable, or the default; raise EnvError when neither is set."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise EnvError(f"{name} is required but not set")
+        return default
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Return the variable read as a boolean (1/0, true/false, yes/no, on/off)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise EnvError(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    """Return the variable read as an integer."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise EnvError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """Return the variable split on commas, blanks dropped."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_database(name: str, default_sqlite: Path) -> dict:
+    """Return a Django DATABASES entry from a URL; SQLite in WAL mode by default."""
+    raw = os.environ.get(name) or f"sqlite:///{default_sqlite}"
+    try:
+        config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
+    except (ValueError, KeyError) as exc:
+        raise EnvError(f"{name} is not a valid database URL ({exc})") from None
+    engine = config.get("ENGINE", "")
+    if engine.endswith("sqlite3"):
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            # WAL lets the web server, the worker and the scheduler read while one writes.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    elif engine.endswith("postgresql"):
+        config.setdefault("OPTIONS", {})
+    else:
+        raise EnvError(f"{name} must be a postgres:// or sqlite:// URL, got {raw!r}")
+    return config

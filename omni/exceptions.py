@@ -1,0 +1,21 @@
+"""The base of every business-rule error raised by a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A broken business rule. The API answers `status_code` with {"code", "detail", **extra}."""
+
+    code = "domain_error"
+    status_code = 409
+    default_detail = "The operation breaks a business rule."
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = str(detail or self.default_detail)
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "detail": self.detail, **self.extra}

@@ -1,0 +1,51 @@
+"""Seed the demo data set (idempotent for a given seed) and print the demo logins."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from omni import demo
+
+
+class Command(BaseCommand):
+    help = "Create demo stores, catalogue, stock, customers and one login per role."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=500)
+        parser.add_argument("--products", type=int, default=40)
+        parser.add_argument(
+            "--stores",
+            type=int,
+            default=4,
+            help=f"at most {len(demo.STORES)}; two warehouses are always added",
+        )
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--force", action="store_true", help="allow seeding when DJANGO_ENV=production"
+        )
+
+    def handle(
+        self, *args, customers: int, products: int, stores: int, seed: int, force: bool, **options
+    ):
+        if settings.PRODUCTION and not force:
+            raise CommandError("refusing to seed demo data in production (use --force)")
+        for name, value in (("customers", customers), ("products", products), ("stores", stores)):
+            if value < 0:
+                raise CommandError(f"--{name} must be zero or more")
+        if stores > len(demo.STORES):
+            raise CommandError(f"--stores must be at most {len(demo.STORES)}")
+        started = time.perf_counter()
+        counts = demo.seed(customers=customers, products=products, stores=stores, seed=seed)
+        elapsed = time.perf_counter() - started
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready in {elapsed:.1f}s: {counts['customers']} customers, "
+                f"{counts['variants']} variants, {counts['locations']} locations."
+            )
+        )
+        self.stdout.write("Demo logins (username / password, role):")
+        for user in demo.DEMO_USERS:
+            self.stdout.write(f"  {user.username:<11} {user.password:<16} {user.role.label}")

@@ -1,0 +1,37 @@
+"""The staff screens' navigation: each entry names the permission that shows it.
+
+Apps add their screens here so that each role sees exactly the areas it may open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from omni import roles
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None  # None: any signed-in staff user
+
+
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem(_("Home"), "home", None),
+    NavItem(_("Store"), "store-home", roles.STORE_SCREENS),
+    NavItem(_("Customer service"), "service-home", roles.SERVICE_SCREENS),
+    NavItem(_("Marketing"), "marketing-home", roles.MARKETING_SCREENS),
+    NavItem(_("Dashboard"), "dashboard-home", roles.DASHBOARD),
+)
+
+
+def items_for(user) -> list[NavItem]:
+    """Return the navigation entries this user may open."""
+    if not user.is_authenticated:
+        return []
+    return [
+        item for item in NAVIGATION if item.permission is None or user.has_perm(item.permission)
+    ]

@@ -1,0 +1,97 @@
+"""Project-level screens: the staff home per role, area landing pages, and the health check."""
+
+from __future__ import annotations
+
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import TemplateView
+
+from omni import roles
+from omni.celery import app as celery_app
+
+
+class StaffScreenMixin(LoginRequiredMixin, PermissionRequiredMixin):
+    """Staff screens: anonymous users go to the login page, users without the permission get 403."""
+
+    permission_required: str | tuple[str, ...] = ()
+
+    def has_permission(self) -> bool:
+        required = self.get_permission_required()
+        return self.request.user.has_perms(required)
+
+
+class HomeView(StaffScreenMixin, TemplateView):
+    template_name = "omni/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        names = set(user.groups.values_list("name", flat=True))
+        context["roles"] = [role for role in roles.ROLES if role.name in names]
+        return context
+
+
+class AreaView(StaffScreenMixin, TemplateView):
+    """The landing page of one area of the staff screens, listing what it holds."""
+
+    template_name = "omni/area.html"
+    title = ""
+    intro = ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(title=self.title, intro=self.intro)
+        return context
+
+
+class StoreHomeView(AreaView):
+    permission_required = roles.STORE_SCREENS
+    title = _("Store")
+    intro = _("Customers, carts, stock, pickups and the till for your store.")
+
+
+class ServiceHomeView(AreaView):
+    permission_required = roles.SERVICE_SCREENS
+    title = _("Customer service")
+    intro = _("Find a customer, see her whole history and log your contacts.")
+
+
+class MarketingHomeView(AreaView):
+    permission_required = roles.MARKETING_SCREENS
+    title = _("Marketing")
+    intro = _("Segments, campaigns, automations and their results.")
+
+
+class DashboardHomeView(AreaView):
+    permission_required = roles.DASHBOARD
+    title = _("Dashboard")
+    intro = _("Satisfaction, retention, lifetime value and revenue by channel.")
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # any failure means "down": report it, do not raise
+        return f"down: {exc.__class__.__name__}"
+    return "ok"
+
+
+def _check_broker() -> str:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # any failure means "down": report it, do not raise
+        return f"down: {exc.__class__.__name__}"
+    return "ok"
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database and the broker answer, 503 otherwise; JSON says which is down."""
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503
+    )

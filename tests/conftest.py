@@ -1,0 +1,107 @@
+"""Fixtures shared by the whole suite. The suite runs on PostgreSQL only (see `make test`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+
+from omni import roles
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if not engine.endswith("postgresql"):
+        pytest.exit("the suite runs on PostgreSQL: use `make test` (or set DATABASE_URL)", 2)
+
+
+@pytest.fixture
+def make_staff(django_user_model) -> Callable[..., object]:
+    """Create a staff user with one role and, optionally, the stores she works at."""
+
+    def make(role: roles.Role | None, *, stores=(), username: str | None = None, **extra):
+        from inventory.models import StaffProfile
+
+        user = django_user_model.objects.create_user(
+            username=username or f"{role.name if role else 'nobody'}-{uuid.uuid4().hex[:6]}",
+            password="pass-Word-1",
+            **extra,
+        )
+        if role is not None:
+            user.groups.add(Group.objects.get(name=role.name))
+        profile = StaffProfile.objects.create(user=user)
+        if stores:
+            profile.stores.set(stores)
+            profile.default_store = stores[0]
+            profile.save(update_fields=["default_store"])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db) -> Iterator[str]:
+    """Start a real Celery worker (solo pool) on Redis and its own queue; yield the queue name.
+
+    The worker connects to the test database, so tests using it must commit their data
+    (`transactional_db`).
+    """
+    from omni.celery import app as celery_app
+
+    queue = f"omni-test-{uuid.uuid4().hex[:8]}"
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+        f"{database['NAME']}",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "omni",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    previous_queue = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    try:
+        replies = None
+        for _attempt in range(60):
+            replies = celery_app.control.ping(
+                destination=[f"{queue}@{os.uname().nodename}"], timeout=0.5
+            )
+            if replies or worker.poll() is not None:
+                break
+        if not replies:
+            pytest.fail("the Celery worker did not start (is Redis running on 127.0.0.1:6379?)")
+        yield queue
+    finally:
+        celery_app.conf.task_default_queue = previous_queue
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()

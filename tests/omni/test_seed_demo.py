@@ -1,0 +1,63 @@
+"""Demo data: realistic, linked together, and idempotent for a given seed."""
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.db.models import Sum
+
+from customers.models import Customer
+from inventory.models import Location, StockLevel, StockMovement, Variant
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot():
+    return (
+        Customer.objects.count(),
+        Variant.objects.count(),
+        Location.objects.count(),
+        StockLevel.objects.aggregate(total=Sum("on_hand"))["total"],
+        StockMovement.objects.count(),
+    )
+
+
+def test_seeding_twice_with_the_same_seed_adds_nothing():
+    call_command("seed_demo", customers=120, products=6, stores=3, seed=7, verbosity=0)
+    first = snapshot()
+
+    call_command("seed_demo", customers=120, products=6, stores=3, seed=7, verbosity=0)
+
+    assert snapshot() == first
+    assert first[0] == 120
+    assert first[2] == 5  # three stores and the two warehouses
+
+
+def test_seeding_more_customers_adds_only_the_missing_ones():
+    call_command("seed_demo", customers=50, products=2, stores=1, verbosity=0)
+    emails = set(Customer.objects.values_list("email", flat=True))
+
+    call_command("seed_demo", customers=80, products=2, stores=1, verbosity=0)
+
+    assert Customer.objects.count() == 80
+    assert emails <= set(Customer.objects.values_list("email", flat=True))
+
+
+def test_seeded_stock_matches_its_ledger_and_logins_work():
+    call_command("seed_demo", customers=10, products=4, stores=2, verbosity=0)
+
+    for level in StockLevel.objects.all():
+        ledger = StockMovement.objects.filter(variant=level.variant, location=level.location)
+        assert ledger.aggregate(total=Sum("on_hand_delta"))["total"] == level.on_hand
+    vendeur = authenticate(username="vendeur", password="omni-vendeur")
+    assert vendeur is not None
+    assert list(vendeur.staff_profile.stores.values_list("code", flat=True)) == ["PAR01"]
+    assert vendeur.has_perm("omni.use_store_screens")
+    assert not vendeur.has_perm("omni.use_marketing_screens")
+
+
+def test_seed_refuses_negative_sizes():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--customers must be zero or more"):
+        call_command("seed_demo", customers=-1, verbosity=0)
+    assert Customer.objects.count() == 0
