@@ -113,6 +113,8 @@ class Location(TimeStampedModel):
     # Units kept back per variant from each channel, so a store keeps its shelf for walk-ins.
     safety_stock_pickup = models.PositiveIntegerField(_("safety stock for pickup"), default=0)
     safety_stock_delivery = models.PositiveIntegerField(_("safety stock for delivery"), default=0)
+    # Days a transfer from a warehouse takes to reach this location.
+    transfer_lead_days = models.PositiveIntegerField(_("transfer lead time (days)"), default=2)
     # Lower comes first when the configured-priority allocation strategy picks locations.
     priority = models.PositiveIntegerField(_("allocation priority"), default=100)
     is_active = models.BooleanField(_("active"), default=True)
@@ -289,3 +291,172 @@ class Reservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.variant_id}@{self.location_id} ({self.reference})"
+
+
+class ShortageStatus(models.TextChoices):
+    OPEN = "open", _("To resolve")
+    REALLOCATED = "reallocated", _("Re-allocated")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Shortage(models.Model):
+    """A reservation a stock count could no longer cover: released, waiting for staff to resolve
+    it by re-allocating it to another location or cancelling it."""
+
+    reservation = models.OneToOneField(
+        Reservation,
+        verbose_name=_("reservation"),
+        on_delete=models.PROTECT,
+        related_name="shortage",
+    )
+    variant = models.ForeignKey(
+        Variant, verbose_name=_("variant"), on_delete=models.PROTECT, related_name="+"
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="shortages"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    reference = models.CharField(_("reference"), max_length=100, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ShortageStatus.choices, default=ShortageStatus.OPEN
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolution_location = models.ForeignKey(
+        Location,
+        verbose_name=_("re-allocated to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("shortage")
+        verbose_name_plural = _("shortages")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id}@{self.location_id} ({self.reference})"
+
+
+class TransferStatus(models.TextChoices):
+    IN_TRANSIT = "in_transit", _("In transit")
+    RECEIVED = "received", _("Received")
+
+
+class Transfer(models.Model):
+    """Stock sent from one location to another: out when shipped, in when received."""
+
+    reference = models.CharField(_("reference"), max_length=40, unique=True)
+    source = models.ForeignKey(
+        Location, verbose_name=_("from"), on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    destination = models.ForeignKey(
+        Location, verbose_name=_("to"), on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=TransferStatus.choices,
+        default=TransferStatus.IN_TRANSIT,
+    )
+    expected_at = models.DateTimeField(_("expected at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("shipped at"), auto_now_add=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("shipped by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("received by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source=F("destination")), name="transfer_between_two_locations"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(
+        Transfer, verbose_name=_("transfer"), on_delete=models.CASCADE, related_name="lines"
+    )
+    variant = models.ForeignKey(
+        Variant, verbose_name=_("variant"), on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("transfer line")
+        verbose_name_plural = _("transfer lines")
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "variant"], name="transfer_line_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id}"
+
+
+class StockEventKind(models.TextChoices):
+    BACK_IN_STOCK = "back_in_stock", _("Back in stock")
+    LOW_STOCK = "low_stock", _("Low stock")
+
+
+class StockEvent(models.Model):
+    """A signal for the rest of Omni (campaigns, staff screens), written by the stock services
+    in the same transaction as the change that caused it."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=StockEventKind.choices)
+    variant = models.ForeignKey(
+        Variant, verbose_name=_("variant"), on_delete=models.PROTECT, related_name="stock_events"
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="stock_events"
+    )
+    available = models.IntegerField(_("available after the change"))
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    # Set by a consumer (the back-in-stock automation) once it has acted on the event.
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stock event")
+        verbose_name_plural = _("stock events")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["kind", "created_at"],
+                condition=Q(processed_at__isnull=True),
+                name="stock_event_unprocessed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.variant_id}@{self.location_id}"
