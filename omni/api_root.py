@@ -27,3 +27,14 @@ class ApiRoot(APIView):
         links["schema"] = reverse("schema", request=request)
         links["docs"] = reverse("docs", request=request)
         return Response(links)
+
+
+class PingApi(APIView):
+    """A constant answer: the baseline benchmarks compare real endpoints with."""
+
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response({"pong": True})

@@ -28,6 +28,30 @@ NAVIGATION: tuple[NavItem, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class ScreenLink:
+    """A screen listed on its area's landing page; apps declare theirs in <app>/navigation.py."""
+
+    area: str  # url name of the area: "store-home", "service-home", ...
+    label: str
+    url_name: str
+    permission: str | None = None
+
+
+def screens_for(user, area: str) -> list[ScreenLink]:
+    """Return the screens of an area this user may open, in the apps' order."""
+    from campaigns.navigation import SCREENS as CAMPAIGNS
+    from customers.navigation import SCREENS as CUSTOMERS
+    from inventory.navigation import SCREENS as INVENTORY
+    from orders.navigation import SCREENS as ORDERS
+
+    return [
+        link
+        for link in (*INVENTORY, *CUSTOMERS, *ORDERS, *CAMPAIGNS)
+        if link.area == area and (link.permission is None or user.has_perm(link.permission))
+    ]
+
+
 def items_for(user) -> list[NavItem]:
     """Return the navigation entries this user may open."""
     if not user.is_authenticated:

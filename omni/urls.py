@@ -3,14 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-import campaigns.urls
-import customers.urls
-import inventory.urls
-import orders.urls
+import campaigns.api
+import customers.api
+import inventory.api
+import orders.api
 from omni import views
-from omni.api_root import ApiRoot
+from omni.api_root import ApiRoot, PingApi
 
-APPS = (inventory.urls, customers.urls, orders.urls, campaigns.urls)
+APPS = (inventory.api, customers.api, orders.api, campaigns.api)
 
 # name shown in the API root -> URL name inside the versioned namespace, from every app.
 API_V1_ROOT_LINKS: dict[str, str] = {
@@ -19,7 +19,8 @@ API_V1_ROOT_LINKS: dict[str, str] = {
 
 api_v1_patterns = [
     path("", ApiRoot.as_view(), name="api-root"),
-    *(pattern for module in APPS for pattern in module.api_patterns),
+    path("ping/", PingApi.as_view(), name="ping"),
+    *(pattern for module in APPS for pattern in module.urlpatterns),
 ]
 
 urlpatterns = [
@@ -33,10 +34,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("", include((inventory.urls.screen_patterns, "inventory"))),
-    path("", include((customers.urls.screen_patterns, "customers"))),
-    path("", include((orders.urls.screen_patterns, "orders"))),
-    path("", include((campaigns.urls.screen_patterns, "campaigns"))),
+    path("", include("inventory.urls")),
+    path("", include("customers.urls")),
+    path("", include("orders.urls")),
+    path("", include("campaigns.urls")),
     path("api/v1/", include((api_v1_patterns, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

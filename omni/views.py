@@ -10,6 +10,7 @@ from django.views.generic import TemplateView
 
 from omni import roles
 from omni.celery import app as celery_app
+from omni.navigation import screens_for
 
 
 class StaffScreenMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -37,34 +38,41 @@ class AreaView(StaffScreenMixin, TemplateView):
     """The landing page of one area of the staff screens, listing what it holds."""
 
     template_name = "omni/area.html"
+    area = ""
     title = ""
     intro = ""
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(title=self.title, intro=self.intro)
+        context.update(
+            title=self.title, intro=self.intro, screens=screens_for(self.request.user, self.area)
+        )
         return context
 
 
 class StoreHomeView(AreaView):
+    area = "store-home"
     permission_required = roles.STORE_SCREENS
     title = _("Store")
     intro = _("Customers, carts, stock, pickups and the till for your store.")
 
 
 class ServiceHomeView(AreaView):
+    area = "service-home"
     permission_required = roles.SERVICE_SCREENS
     title = _("Customer service")
     intro = _("Find a customer, see her whole history and log your contacts.")
 
 
 class MarketingHomeView(AreaView):
+    area = "marketing-home"
     permission_required = roles.MARKETING_SCREENS
     title = _("Marketing")
     intro = _("Segments, campaigns, automations and their results.")
 
 
 class DashboardHomeView(AreaView):
+    area = "dashboard-home"
     permission_required = roles.DASHBOARD
     title = _("Dashboard")
     intro = _("Satisfaction, retention, lifetime value and revenue by channel.")
