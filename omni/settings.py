@@ -141,6 +141,19 @@ if _REDIS_CACHE:
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Omni <no-reply@omni.example>")
 
+# --- Outgoing messages (omni/messaging) -------------------------------------------------------
+# Backend per channel; options per channel are passed to the backend (url, token, path...).
+_MESSAGING_DEV = "omni.messaging.backends.ConsoleBackend"
+OMNI_MESSAGING_BACKENDS = {
+    "email": env_str("OMNI_EMAIL_BACKEND", "omni.messaging.backends.EmailBackend"),
+    "sms": env_str("OMNI_SMS_BACKEND", _MESSAGING_DEV),
+    "push": env_str("OMNI_PUSH_BACKEND", _MESSAGING_DEV),
+}
+OMNI_MESSAGING_OPTIONS: dict[str, dict] = {
+    "sms": {"url": env_str("OMNI_SMS_URL", ""), "token": env_str("OMNI_SMS_TOKEN", "")},
+    "push": {"url": env_str("OMNI_PUSH_URL", ""), "token": env_str("OMNI_PUSH_TOKEN", "")},
+}
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.split("://", 1)[0] not in {"filesystem", "redis", "rediss", "amqp", "amqps"}:
