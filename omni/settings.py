@@ -177,7 +177,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "omni")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Held stock whose reservation has run out goes back on sale within a minute.
+    "inventory-release-expired-reservations": {
+        "task": "inventory.release_expired_reservations",
+        "schedule": 60.0,
+    },
+}
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
