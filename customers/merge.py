@@ -1,0 +1,120 @@
+"""What points at a customer, found generically, and the hooks other apps register for merges.
+
+Other apps (carts, orders, contacts, loyalty...) add foreign keys to Customer without this app
+importing them. `customer_merge` moves every such row from the loser to the winner; an app whose
+rows need more than a foreign key update (one active cart per customer: the two carts must be
+combined, not both kept) registers a hook in its AppConfig.ready:
+
+    from customers.merge import register_merge_hook
+
+    def merge_carts(*, winner, loser, performed_by): ...  # runs first, in the merge transaction
+
+    register_merge_hook(merge_carts)
+
+The generic move then updates whatever still points at the loser. A row whose move would break a
+unique constraint (a hook was not registered for it) is not moved: it stays on the loser's
+tombstone, nothing is lost, and CustomerMerge.left counts it per relation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from django.apps import apps
+from django.db import IntegrityError, models, transaction
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from customers.models import Customer
+
+
+class MergeHook(Protocol):
+    def __call__(
+        self, *, winner: Customer, loser: Customer, performed_by: AbstractBaseUser | None
+    ) -> None: ...
+
+
+_MERGE_HOOKS: list[MergeHook] = []
+
+# Relations that record history about a profile as it was: they never move.
+STAYS: frozenset[str] = frozenset(
+    {
+        "customers.Customer.merged_into",
+        "customers.CustomerMerge.winner",
+        "customers.CustomerMerge.loser",
+        "customers.PrivacyRequest.customer",
+    }
+)
+
+
+def register_merge_hook(hook: MergeHook) -> MergeHook:
+    """Run `hook(winner=, loser=, performed_by=)` in every merge, before the generic move."""
+    if hook not in _MERGE_HOOKS:
+        _MERGE_HOOKS.append(hook)
+    return hook
+
+
+def unregister_merge_hook(hook: MergeHook) -> None:
+    """Remove a hook (tests)."""
+    if hook in _MERGE_HOOKS:
+        _MERGE_HOOKS.remove(hook)
+
+
+def merge_hooks() -> list[MergeHook]:
+    return list(_MERGE_HOOKS)
+
+
+def relation_label(field: models.Field) -> str:
+    return f"{field.model._meta.label}.{field.name}"
+
+
+def customer_foreign_keys() -> list[models.ForeignKey]:
+    """Every concrete foreign key to Customer in the installed models, many-to-many tables too.
+
+    `Customer._meta.related_objects` leaves out foreign keys declared with related_name="+", so
+    the models are scanned instead: a hidden relation must move (and be exported) all the same.
+    """
+    from customers.models import Customer
+
+    found = []
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        for field in model._meta.concrete_fields:
+            is_customer_key = field.is_relation and field.related_model is Customer
+            if is_customer_key and relation_label(field) not in STAYS:
+                found.append(field)
+    return found
+
+
+def _move(field: models.ForeignKey, *, winner: Customer, loser: Customer) -> tuple[int, int]:
+    """Point `field` at the winner wherever it points at the loser; return (moved, left)."""
+    manager = field.model._base_manager
+    rows = manager.filter(**{field.attname: loser.pk})
+    try:
+        with transaction.atomic():
+            return rows.update(**{field.attname: winner.pk}), 0
+    except IntegrityError:
+        pass
+    moved = left = 0
+    for pk in list(rows.values_list("pk", flat=True)):
+        try:
+            with transaction.atomic():
+                moved += manager.filter(pk=pk).update(**{field.attname: winner.pk})
+        except IntegrityError:
+            left += 1  # a unique constraint holds it on the loser: kept there, see above
+    return moved, left
+
+
+def move_related_rows(*, winner: Customer, loser: Customer) -> tuple[dict, dict]:
+    """Move every row pointing at the loser onto the winner; return counts moved and left."""
+    moved: dict[str, int] = {}
+    left: dict[str, int] = {}
+    for field in customer_foreign_keys():
+        count, kept = _move(field, winner=winner, loser=loser)
+        if count:
+            moved[relation_label(field)] = count
+        if kept:
+            left[relation_label(field)] = kept
+    return moved, left

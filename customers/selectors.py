@@ -1,0 +1,105 @@
+"""Reads over customers: search, and who may be reached on which channel."""
+
+from __future__ import annotations
+
+import re
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import ConsentState, ContactChannel, Customer, DoNotContactReason
+from customers.phone import phone_or_none
+from customers.services.privacy import is_erased_identity
+
+SEARCH_LIMIT = 25
+PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
+# A bounce or a complaint on a channel stops even order updates there.
+HARD_STOPS = (DoNotContactReason.BOUNCED, DoNotContactReason.COMPLAINT)
+
+
+class MessagePurpose(TextChoices):
+    TRANSACTIONAL = "transactional", _("Transactional (order updates)")
+    MARKETING = "marketing", _("Marketing")
+
+
+def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> QuerySet[Customer]:
+    """Live customers matching a name, an email, a phone or a card number, at most `limit`.
+
+    The query is read for what it looks like: a phone number ("06 12 34 56 78") is normalised to
+    E.164 and matched exactly, as is a card number (btree indexes of the unique constraints); an
+    email is matched exactly (the lower-case unique index) or, partly typed, by trigram; words
+    must each appear in the first or last name (trigram GIN indexes, migration 0003).
+    """
+    text = " ".join(query.split())
+    customers = Customer.objects.live()
+    if not text:
+        return customers.none()
+    exact = Q(card_number="".join(text.split()).upper())
+    if PHONE_LIKE.match(text):
+        phone = phone_or_none(text)
+        if phone:
+            exact |= Q(phone=phone)
+        return customers.filter(exact)[:limit]
+    if "@" in text:
+        found = customers.alias(email_lower=Lower("email")).filter(email_lower=text.lower())
+        if found.exists():
+            return found[:limit]
+        return customers.filter(email__icontains=text)[:limit]
+    words = Q()
+    for word in text.split():
+        words &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    if " " not in text:
+        words |= exact
+    return customers.filter(words)[:limit]
+
+
+def _address(customer: Customer, channel: str, states: dict[str, ConsentState]) -> bool:
+    if channel == ContactChannel.EMAIL:
+        return bool(customer.email)
+    if channel == ContactChannel.SMS:
+        return bool(customer.phone)
+    # No device register yet: the app records a push consent state when it registers a device.
+    return channel in states
+
+
+def reachable_channels(*, customer: Customer, purpose: MessagePurpose) -> list[str]:
+    """The channels a message of `purpose` may use for this customer, preferred channel first.
+
+    Transactional: any channel with an address, unless it bounced or drew a complaint.
+    Marketing: only channels with a current grant. Nothing at all for a merged, erased or
+    suppressed profile, or one whose email or phone was erased before (re-imported).
+    """
+    if not customer.is_live or customer.suppressed:
+        return []
+    if is_erased_identity(email=customer.email, phone=customer.phone):
+        return []
+    states = {state.channel: state for state in ConsentState.objects.filter(customer=customer)}
+    channels = []
+    for channel in ContactChannel.values:
+        if not _address(customer, channel, states):
+            continue
+        state = states.get(channel)
+        if purpose == MessagePurpose.MARKETING:
+            allowed = state is not None and state.granted
+        else:
+            allowed = state is None or state.reason not in HARD_STOPS
+        if allowed:
+            channels.append(channel)
+    preferred = customer.preferred_channel
+    return sorted(channels, key=lambda channel: channel != preferred)
+
+
+def marketing_reachable(queryset: QuerySet[Customer], *, channel: str) -> QuerySet[Customer]:
+    """Narrow `queryset` to the customers a marketing message on `channel` may target.
+
+    Set-based twin of reachable_channels(purpose=MARKETING); the erased-identity check relies on
+    the `suppressed` flag that customer_resolve and customer_update set.
+    """
+    granted = ConsentState.objects.filter(customer=OuterRef("pk"), channel=channel, granted=True)
+    reachable = queryset.live().filter(Exists(granted), suppressed=False)
+    if channel == ContactChannel.EMAIL:
+        reachable = reachable.filter(email__isnull=False)
+    elif channel == ContactChannel.SMS:
+        reachable = reachable.filter(phone__isnull=False)
+    return reachable
