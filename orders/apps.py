@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders and carts")
+
+    def ready(self) -> None:
+        from customers.merge import register_merge_hook
+        from orders.cart.merge import cart_merge_customers
+
+        # Two profiles merged: their open carts become one before the loser's rows move over,
+        # so the one-open-cart-per-customer constraint holds.
+        register_merge_hook(cart_merge_customers)

@@ -1,0 +1,18 @@
+"""Orders tasks: ids in, one service call, idempotent (delivery is at least once)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from orders.cart.links import TransientDeliveryError, cart_link_deliver
+
+
+@shared_task(
+    name="orders.send_cart_link",
+    autoretry_for=(TransientDeliveryError,),
+    retry_backoff=True,
+    max_retries=6,
+)
+def send_cart_link(event_id: int) -> None:
+    """Send the signed cart link a `send_link` cart event asked for."""
+    cart_link_deliver(event_id=event_id)
