@@ -14,10 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, Value
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -33,14 +34,18 @@ class Channel(StrEnum):
     DELIVERY = "delivery"
 
 
-def available_expression(channel: Channel, *, prefix: str = "") -> Greatest:
-    """SQL for the units a stock level can promise to `channel` (`prefix` reaches StockLevel)."""
-    safety = f"{prefix}location__safety_stock_{channel}"
+def _available(level: str, safety: str) -> Greatest:
+    # PostgreSQL's GREATEST ignores NULLs: a missing stock level gives 0.
     return Greatest(
-        F(f"{prefix}on_hand") - F(f"{prefix}reserved") - F(safety),
+        F(f"{level}on_hand") - F(f"{level}reserved") - F(safety),
         Value(0),
         output_field=models.IntegerField(),
     )
+
+
+def available_expression(channel: Channel, *, prefix: str = "") -> Greatest:
+    """SQL for the units a stock level can promise to `channel` (`prefix` reaches StockLevel)."""
+    return _available(prefix, f"{prefix}location__safety_stock_{channel}")
 
 
 # A location that ships parcels: every warehouse, and the stores that ship from store.
@@ -128,7 +133,12 @@ def products_in_stock_at(products: models.QuerySet[Product], *, location: Locati
 # --- Opening hours -----------------------------------------------------------------------------
 
 
-def _opening_window(location: Location, day: date) -> tuple[datetime, datetime] | None:
+class Opening(Protocol):
+    opening_hours: dict
+    pickup_preparation_minutes: int
+
+
+def _opening_window(location: Opening, day: date) -> tuple[datetime, datetime] | None:
     entry = (location.opening_hours or {}).get(str(day.weekday()))
     if not entry or len(entry) != 2:
         return None
@@ -142,7 +152,7 @@ def _opening_window(location: Location, day: date) -> tuple[datetime, datetime] 
     )
 
 
-def pickup_ready_at(*, location: Location, at: datetime) -> datetime | None:
+def pickup_ready_at(*, location: Opening, at: datetime) -> datetime | None:
     """When units at `location` on `at` can be collected: `at` plus the preparation time if the
     store is open and that is before closing, else the next opening plus the preparation time.
 
@@ -191,42 +201,73 @@ class VariantAvailability:
         return tuple(store for store in self.stores if store.ready_today)
 
 
+class _Place(NamedTuple):
+    """The fields of an active location that availability reads (no model instances: this is
+    the web shop's hottest read)."""
+
+    pk: int
+    code: str
+    name: str
+    city: str
+    kind: str
+    click_and_collect: bool
+    ship_from_store: bool
+    opening_hours: dict
+    pickup_preparation_minutes: int
+    transfer_lead_days: int
+
+
+def _location_stock_rows(variant_ids: list[int]) -> Iterable[tuple]:
+    """Every active location, left-joined with its stock levels of `variant_ids`: one row per
+    location and stocked variant, or one row with a null variant where it stocks none."""
+    level = FilteredRelation("stock_levels", condition=Q(stock_levels__variant_id__in=variant_ids))
+    return (
+        locations()
+        .active()
+        .annotate(level=level)
+        .annotate(
+            available_pickup=_available("level__", f"safety_stock_{Channel.PICKUP}"),
+            available_delivery=_available("level__", f"safety_stock_{Channel.DELIVERY}"),
+        )
+        .order_by("code")
+        .values_list(*_Place._fields, "level__variant_id", "available_pickup", "available_delivery")
+    )
+
+
 def variants_availability(
     *, variants: Sequence[Variant], now: datetime | None = None
 ) -> list[VariantAvailability]:
     """Delivery, pickup per click-and-collect store and transfer offers for every variant.
 
-    Two queries whatever the number of variants and locations: the active locations, and the
-    stock levels of these variants there with their availability per channel.
+    One query whatever the number of variants and locations: the active locations left-joined
+    with the stock levels of these variants, availability per channel computed in SQL.
     """
     now = now or timezone.now()
-    active = list(locations().active().order_by("code"))
-    levels = (
-        stock_levels()
-        .at_active_locations()
-        .of_variants(variant.pk for variant in variants)
-        .with_available()
-        .values_list("variant_id", "location_id", "available_pickup", "available_delivery")
-    )
+    places: dict[int, _Place] = {}
     pickup: dict[tuple[int, int], int] = {}
     delivery: dict[tuple[int, int], int] = defaultdict(int)
-    for variant_id, location_id, available_pickup, available_delivery in levels:
-        pickup[variant_id, location_id] = available_pickup
-        delivery[variant_id, location_id] = available_delivery
+    for row in _location_stock_rows([variant.pk for variant in variants]):
+        place = _Place(*row[:-3])
+        places.setdefault(place.pk, place)
+        variant_id, available_pickup, available_delivery = row[-3:]
+        if variant_id is not None:
+            pickup[variant_id, place.pk] = available_pickup
+            delivery[variant_id, place.pk] = available_delivery
 
-    sources = [loc for loc in active if loc.kind == LocationKind.WAREHOUSE or loc.ship_from_store]
-    warehouses = [loc for loc in active if loc.kind == LocationKind.WAREHOUSE]
-    stores = [loc for loc in active if loc.is_store and loc.click_and_collect]
+    active = list(places.values())
+    sources = [p for p in active if p.kind == LocationKind.WAREHOUSE or p.ship_from_store]
+    warehouses = [p for p in active if p.kind == LocationKind.WAREHOUSE]
+    stores = [p for p in active if p.kind == LocationKind.STORE and p.click_and_collect]
     return [
         VariantAvailability(
             variant_id=variant.pk,
             sku=variant.sku,
-            delivery=sum(delivery[variant.pk, loc.pk] for loc in sources),
+            delivery=sum(delivery[variant.pk, p.pk] for p in sources),
             stores=tuple(
                 _store_availability(
                     store,
                     available=pickup.get((variant.pk, store.pk), 0),
-                    from_warehouses=sum(delivery[variant.pk, loc.pk] for loc in warehouses),
+                    from_warehouses=sum(delivery[variant.pk, p.pk] for p in warehouses),
                     now=now,
                 )
                 for store in stores
@@ -237,7 +278,7 @@ def variants_availability(
 
 
 def _store_availability(
-    store: Location, *, available: int, from_warehouses: int, now: datetime
+    store: _Place, *, available: int, from_warehouses: int, now: datetime
 ) -> StoreAvailability:
     ready_at = pickup_ready_at(location=store, at=now) if available else None
     transfer = from_warehouses if not available else 0

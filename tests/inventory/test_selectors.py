@@ -182,7 +182,7 @@ def test_a_store_with_stock_offers_no_transfer():
     assert (offer.available, offer.transfer_available, offer.transfer_ready_at) == (1, 0, None)
 
 
-def test_batch_availability_keeps_the_order_asked_and_runs_two_queries(
+def test_batch_availability_keeps_the_order_asked_and_runs_one_query(
     django_assert_num_queries,
 ):
     stores = StoreFactory.create_batch(5, ship_from_store=True)
@@ -191,7 +191,7 @@ def test_batch_availability_keeps_the_order_asked_and_runs_two_queries(
         StockLevelFactory(variant=variant, location=stores[number % 5], on_hand=number)
     asked = list(reversed(variants))
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         result = selectors.variants_availability(variants=asked, now=WEDNESDAY_10H)
 
     assert [item.sku for item in result] == [variant.sku for variant in asked]
