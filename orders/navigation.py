@@ -2,4 +2,5 @@
 
 from omni.navigation import ScreenLink
 
+# The customer's cart (orders:customer-cart) opens from a customer's page, never on its own.
 SCREENS: list[ScreenLink] = []
