@@ -14,6 +14,7 @@ from customers.services.privacy import is_erased_identity
 
 SEARCH_LIMIT = 25
 PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
+EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A bounce or a complaint on a channel stops even order updates there.
 HARD_STOPS = (DoNotContactReason.BOUNCED, DoNotContactReason.COMPLAINT)
 
@@ -35,22 +36,20 @@ def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> QuerySet[Custom
     customers = Customer.objects.live()
     if not text:
         return customers.none()
-    exact = Q(card_number="".join(text.split()).upper())
+    card = Q(card_number="".join(text.split()).upper())
     if PHONE_LIKE.match(text):
         phone = phone_or_none(text)
-        if phone:
-            exact |= Q(phone=phone)
-        return customers.filter(exact)[:limit]
+        return customers.filter(card | Q(phone=phone) if phone else card)[:limit]
     if "@" in text:
-        found = customers.alias(email_lower=Lower("email")).filter(email_lower=text.lower())
-        if found.exists():
-            return found[:limit]
+        email = customers.alias(email_lower=Lower("email"))
+        if EMAIL_LIKE.match(text):  # a whole address: the unique index, exact
+            return email.filter(email_lower=text.lower())[:limit]
         return customers.filter(email__icontains=text)[:limit]
+    if any(character.isdigit() for character in text):  # names have no digits: a card number
+        return customers.filter(card)[:limit]
     words = Q()
     for word in text.split():
         words &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-    if " " not in text:
-        words |= exact
     return customers.filter(words)[:limit]
 
 

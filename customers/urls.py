@@ -1,6 +1,15 @@
 """URLs of the customers staff screens; the API's are in customers/api.py."""
 
+from django.urls import path
+
+from customers import views
+
 app_name = "customers"
 
 # Staff screens, included at the site root under the "customers" namespace.
-urlpatterns: list = []
+urlpatterns: list = [
+    path("customers/", views.CustomerSearchView.as_view(), name="search"),
+    path("customers/<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
+    # For customers, from a message: no login, the signed token is the credential.
+    path("unsubscribe/<str:token>/", views.UnsubscribeView.as_view(), name="unsubscribe"),
+]

@@ -36,7 +36,18 @@ ADMINISTRATOR = Role(
     (STORE_SCREENS, STORE_MANAGEMENT, SERVICE_SCREENS, MARKETING_SCREENS, DASHBOARD),
 )
 
-ROLES: tuple[Role, ...] = (STORE_STAFF, STORE_MANAGER, SERVICE_AGENT, MARKETER, ADMINISTRATOR)
+# The web shop's and the app's back-end service account: API only, no staff screen but the home.
+# It may exchange a shopper it signed in for a customer token (customers/auth.py).
+ECOMMERCE_SITE = Role("ecommerce_site", _("E-commerce site"), ("customers.issue_customer_token",))
+
+ROLES: tuple[Role, ...] = (
+    STORE_STAFF,
+    STORE_MANAGER,
+    SERVICE_AGENT,
+    MARKETER,
+    ADMINISTRATOR,
+    ECOMMERCE_SITE,
+)
 
 
 def role_by_name(name: str) -> Role:

@@ -14,6 +14,7 @@ ALLOWED = {
     roles.SERVICE_AGENT: {"home", "service-home"},
     roles.MARKETER: {"home", "marketing-home", "dashboard-home"},
     roles.ADMINISTRATOR: set(SCREENS),
+    roles.ECOMMERCE_SITE: {"home"},  # an API account: its token opens no staff area
 }
 
 

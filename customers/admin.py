@@ -1,0 +1,212 @@
+"""Admin for service agents: search, profile with consents, merge, export and erase.
+
+Profiles are read-only here: keys and consents are owned by the services (customer_update,
+consent_grant/withdraw), and the actions below call customer_merge, customer_export and
+customer_erase, the same functions the rest of the code uses.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from customers import selectors, services
+from customers.forms import EraseForm, MergeForm
+from customers.models import (
+    ConsentEvent,
+    ConsentState,
+    Customer,
+    CustomerMerge,
+    ErasedIdentity,
+    PrivacyRequest,
+)
+from omni import roles
+from omni.exceptions import DomainError
+
+ADMIN_SEARCH_LIMIT = 100
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ServiceAgentViewMixin:
+    """Service agents read customers in the admin through their role, not model permissions."""
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.has_perm(roles.SERVICE_SCREENS) or super().has_view_permission(
+            request, obj
+        )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(roles.SERVICE_SCREENS) or super().has_module_permission(
+            request
+        )
+
+
+class ConsentStateInline(ReadOnlyMixin, admin.TabularInline):
+    model = ConsentState
+    fields = ["channel", "granted", "opt_in_level", "reason", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = gettext_lazy("current consents")
+
+
+class ConsentEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = ConsentEvent
+    fields = [
+        "created_at",
+        "channel",
+        "action",
+        "opt_in_level",
+        "reason",
+        "source_channel",
+        "store",
+        "text_version",
+        "performed_by",
+    ]
+    readonly_fields = fields
+    extra = 0
+    ordering = ["-created_at", "-pk"]
+    verbose_name_plural = gettext_lazy("consent history")
+
+
+@admin.register(Customer)
+class CustomerAdmin(ServiceAgentViewMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["__str__", "email", "phone", "card_number", "created_channel", "created_at"]
+    list_filter = ["created_channel", "suppressed"]
+    search_fields = ["last_name"]  # shows the box; get_search_results does the real search
+    search_help_text = gettext_lazy("Name, email, phone or card number")
+    inlines = [ConsentStateInline, ConsentEventInline]
+    actions = ["merge_action", "export_action", "erase_action"]
+    list_select_related = ["preferred_store"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [field.name for field in Customer._meta.concrete_fields]
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        if not search_term.strip():
+            return queryset, False
+        found = selectors.customer_search(query=search_term, limit=ADMIN_SEARCH_LIMIT)
+        return queryset.filter(pk__in=list(found.values_list("pk", flat=True))), False
+
+    def has_merge_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.merge_customer") or request.user.has_perm(
+            roles.SERVICE_SCREENS
+        )
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.export_customer")
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.erase_customer")
+
+    @admin.action(
+        description=gettext_lazy("Merge two profiles of one person"), permissions=["merge"]
+    )
+    def merge_action(self, request: HttpRequest, queryset: QuerySet):
+        customers = queryset.live()
+        if customers.count() != 2:
+            self.message_user(request, _("Select exactly two live profiles."), messages.ERROR)
+            return None
+        form = MergeForm(request.POST if "apply" in request.POST else None, customers=customers)
+        if form.is_valid():
+            winner = form.cleaned_data["winner"]
+            loser = customers.exclude(pk=winner.pk).get()
+            try:
+                services.customer_merge(
+                    winner=winner,
+                    loser=loser,
+                    performed_by=request.user,
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+                return None
+            self.message_user(
+                request,
+                _("%(loser)s was merged into %(winner)s.") % {"loser": loser, "winner": winner},
+                messages.SUCCESS,
+            )
+            return None
+        return self._confirm(request, queryset, "customers/admin/merge.html", form, "merge_action")
+
+    @admin.action(description=gettext_lazy("Export personal data (JSON)"), permissions=["export"])
+    def export_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        data = [
+            services.customer_export(customer=customer, performed_by=request.user)
+            for customer in queryset.order_by("pk")
+        ]
+        response = HttpResponse(
+            json.dumps({"customers": data}, cls=DjangoJSONEncoder, indent=2),
+            content_type="application/json",
+        )
+        response["Content-Disposition"] = 'attachment; filename="customers-export.json"'
+        return response
+
+    @admin.action(description=gettext_lazy("Erase personal data"), permissions=["erase"])
+    def erase_action(self, request: HttpRequest, queryset: QuerySet):
+        form = EraseForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            erased = 0
+            for customer in queryset.live().order_by("pk"):
+                try:
+                    services.customer_erase(
+                        customer=customer,
+                        performed_by=request.user,
+                        reason=form.cleaned_data["reason"],
+                    )
+                except (DomainError, ValidationError) as exc:
+                    self.message_user(request, f"{customer}: {exc}", messages.ERROR)
+                    continue
+                erased += 1
+            self.message_user(
+                request, _("%(count)d profiles erased.") % {"count": erased}, messages.SUCCESS
+            )
+            return None
+        return self._confirm(request, queryset, "customers/admin/erase.html", form, "erase_action")
+
+    def _confirm(self, request, queryset, template, form, action) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "form": form,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, template, context)
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "winner", "loser", "performed_by", "reason"]
+    readonly_fields = [f.name for f in CustomerMerge._meta.concrete_fields]
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "action", "customer", "performed_by", "reason"]
+    list_filter = ["action"]
+    readonly_fields = [f.name for f in PrivacyRequest._meta.concrete_fields]
+
+
+@admin.register(ErasedIdentity)
+class ErasedIdentityAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["kind", "digest", "created_at"]
