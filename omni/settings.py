@@ -141,6 +141,14 @@ if _REDIS_CACHE:
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Omni <no-reply@omni.example>")
 
+# The web shop's page where a shopper resumes a cart from a signed link sent by a salesperson.
+OMNI_SHOP_CART_URL = env_str("OMNI_SHOP_CART_URL", "https://shop.omni.example/cart/resume")
+
+# Which locations serve a delivery order, and in what order (inventory/allocation.py).
+OMNI_ALLOCATION_STRATEGY = env_str(
+    "OMNI_ALLOCATION_STRATEGY", "inventory.allocation.FewestFulfilmentsStrategy"
+)
+
 # --- Outgoing messages (omni/messaging) -------------------------------------------------------
 # Backend per channel; options per channel are passed to the backend (url, token, path...).
 _MESSAGING_DEV = "omni.messaging.backends.ConsoleBackend"
@@ -198,7 +206,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "omni.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "omni.api_schema.OmniAutoSchema",
     "EXCEPTION_HANDLER": "omni.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -217,6 +225,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "ENUM_NAME_OVERRIDES": {
+        "ContactChannelEnum": "customers.models.ContactChannel",
+        "SalesChannelEnum": "customers.models.Channel",
+    },
     # Swagger UI served from the installed sidecar package: no CDN, works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

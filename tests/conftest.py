@@ -24,6 +24,16 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit("the suite runs on PostgreSQL: use `make test` (or set DATABASE_URL)", 2)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """API throttle counters live in the cache: start every test with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def make_staff(django_user_model) -> Callable[..., object]:
     """Create a staff user with one role and, optionally, the stores she works at."""
@@ -48,14 +58,18 @@ def make_staff(django_user_model) -> Callable[..., object]:
     return make
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db) -> Iterator[str]:
-    """Start a real Celery worker (solo pool) on Redis and its own queue; yield the queue name.
+@pytest.fixture(scope="module")
+def celery_worker_process(django_db_setup) -> Iterator[str]:
+    """Start a real Celery worker (solo pool) on Redis and its own queue, once per module; yield
+    the queue name.
 
-    The worker connects to the test database, so tests using it must commit their data
-    (`transactional_db`).
+    The worker connects to the test database, so tests whose tasks read rows must commit them
+    (`django_db(transaction=True)`).
     """
     from omni.celery import app as celery_app
+
+    if not celery_app.conf.broker_url.startswith("redis://"):
+        pytest.fail("worker tests need CELERY_BROKER_URL=redis://...: run them with `make test`")
 
     queue = f"omni-test-{uuid.uuid4().hex[:8]}"
     database = settings.DATABASES["default"]
