@@ -443,6 +443,16 @@ def test_the_shortage_queue_lists_open_shortages_of_the_store(client, staff, sho
 
     assert list(response.context["shortages"]) == [shortage]
     assert "CMD-7" in response.content.decode()
+    assert reverse("inventory:shortage-cancel", args=[shortage.pk]) not in response.content.decode()
+
+
+def test_managers_see_how_to_resolve_each_shortage(client, manager, shortage, other_store):
+    client.force_login(manager)
+
+    page = client.get(reverse("inventory:shortages")).content.decode()
+
+    assert reverse("inventory:shortage-cancel", args=[shortage.pk]) in page
+    assert f'<option value="{other_store.pk}">' in page
 
 
 def test_a_manager_reallocates_a_shortage_to_another_location(
