@@ -29,8 +29,9 @@ def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> QuerySet[Custom
 
     The query is read for what it looks like: a phone number ("06 12 34 56 78") is normalised to
     E.164 and matched exactly, as is a card number (btree indexes of the unique constraints); an
-    email is matched exactly (the lower-case unique index) or, partly typed, by trigram; words
-    must each appear in the first or last name (trigram GIN indexes, migration 0003).
+    email is matched exactly (the lower-case unique index) or, partly typed, by trigram; names
+    are matched by how they start (btree pattern indexes, migration 0004), and only when nothing
+    starts so, by words appearing anywhere in them (trigram GIN indexes, migration 0003).
     """
     text = " ".join(query.split())
     customers = Customer.objects.live()
@@ -47,10 +48,28 @@ def customer_search(*, query: str, limit: int = SEARCH_LIMIT) -> QuerySet[Custom
         return customers.filter(email__icontains=text)[:limit]
     if any(character.isdigit() for character in text):  # names have no digits: a card number
         return customers.filter(card)[:limit]
+    by_prefix = customers.filter(_name_prefixes(text.split()))[:limit]
+    if by_prefix:
+        return by_prefix
+    # Nothing starts so: look for the words anywhere in the names (trigram indexes).
     words = Q()
     for word in text.split():
         words &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
     return customers.filter(words)[:limit]
+
+
+def _name_prefixes(words: list[str]) -> Q:
+    """Names as staff type them, from the start: "cam mar" finds Camille Martin.
+
+    One word starts the last or the first name; two or more start the last name and the first
+    name, in either order. Served by the btree pattern indexes of migration 0004.
+    """
+    if len(words) == 1:
+        return Q(last_name__istartswith=words[0]) | Q(first_name__istartswith=words[0])
+    head, tail = words[0], " ".join(words[1:])
+    last_first = Q(last_name__istartswith=tail) & Q(first_name__istartswith=head)
+    first_last = Q(last_name__istartswith=head) & Q(first_name__istartswith=tail)
+    return last_first | first_last
 
 
 def _address(customer: Customer, channel: str, states: dict[str, ConsentState]) -> bool:
