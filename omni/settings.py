@@ -161,6 +161,15 @@ OMNI_MESSAGING_OPTIONS: dict[str, dict] = {
     "sms": {"url": env_str("OMNI_SMS_URL", ""), "token": env_str("OMNI_SMS_TOKEN", "")},
     "push": {"url": env_str("OMNI_PUSH_URL", ""), "token": env_str("OMNI_PUSH_TOKEN", "")},
 }
+# The file sink of omni.messaging.backends.FileBackend, for every channel (tests, demos): set it
+# to count what a separate worker process sent.
+OMNI_MESSAGING_FILE = env_str("OMNI_MESSAGING_FILE", "")
+if OMNI_MESSAGING_FILE:
+    for _channel in ("email", "sms", "push"):
+        OMNI_MESSAGING_OPTIONS.setdefault(_channel, {})["path"] = OMNI_MESSAGING_FILE
+
+# Click-and-collect: days a ready order waits at the store before it expires.
+OMNI_PICKUP_DAYS = int(env_str("OMNI_PICKUP_DAYS", "7"))
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -191,6 +200,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "inventory.release_expired_reservations",
         "schedule": 60.0,
     },
+    # Order notifications whose task was lost, or whose worker died mid-send, are sent again.
+    "orders-sweep-notifications": {"task": "orders.sweep_notifications", "schedule": 60.0},
 }
 
 # --- API --------------------------------------------------------------------------------------

@@ -6,6 +6,11 @@ from celery import shared_task
 
 from orders.cart.links import TransientDeliveryError, cart_link_deliver
 
+# Defined with their service; imported here so that Celery's autodiscovery (<app>.tasks) finds them.
+from orders.notifications.tasks import send_notification, sweep_notifications
+
+__all__ = ["send_cart_link", "send_notification", "sweep_notifications"]
+
 
 @shared_task(
     name="orders.send_cart_link",
