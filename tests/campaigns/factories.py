@@ -1,0 +1,78 @@
+"""Factories for the campaigns tests: orders as the segment rules read them, valid by default.
+
+Orders are written directly (not through checkout): these tests are about reading them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from customers.models import Channel, ConsentEvent, ConsentState, ContactChannel, Customer
+from orders.models import Order, OrderLine
+from tests.customers.factories import CustomerFactory
+from tests.inventory.factories import VariantFactory
+
+
+class OrderFactory(DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    number = factory.Sequence(lambda n: f"T{n:08d}")
+    customer = factory.SubFactory(CustomerFactory)
+    channel = Channel.WEB
+    subtotal = Decimal("49.90")
+    total = Decimal("49.90")
+
+
+class OrderLineFactory(DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    variant = factory.SubFactory(VariantFactory)
+    sku = factory.LazyAttribute(lambda o: o.variant.sku)
+    name = factory.LazyAttribute(lambda o: o.variant.name)
+    quantity = 1
+    unit_price = Decimal("49.90")
+    vat_rate = Decimal("20.00")
+    line_total = Decimal("49.90")
+    vat_amount = Decimal("8.32")
+
+
+def order_placed(*, days_ago: float, **fields) -> Order:
+    """An order placed `days_ago` days before now (placed_at is auto_now_add: set it after)."""
+    order = OrderFactory(**fields)
+    placed_at = timezone.now() - dt.timedelta(days=days_ago)
+    Order.objects.filter(pk=order.pk).update(placed_at=placed_at)
+    order.placed_at = placed_at
+    return order
+
+
+def bought(*, customer: Customer, variant, days_ago: float = 1, **order_fields) -> OrderLine:
+    order = order_placed(days_ago=days_ago, customer=customer, **order_fields)
+    return OrderLineFactory(order=order, variant=variant)
+
+
+def consent(customer: Customer, *channels: str, granted: bool = True) -> None:
+    """Set consent states directly (the customers services are tested in their app)."""
+    for channel in channels:
+        event = ConsentEvent.objects.create(
+            customer=customer,
+            channel=channel,
+            action="granted" if granted else "withdrawn",
+            reason="" if granted else "unsubscribed",
+            source_channel=Channel.WEB,
+        )
+        ConsentState.objects.update_or_create(
+            customer=customer,
+            channel=channel,
+            defaults={"granted": granted, "last_event": event, "updated_at": timezone.now()},
+        )
+
+
+ALL_CHANNELS = tuple(ContactChannel.values)
