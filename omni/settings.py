@@ -213,6 +213,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Ready pickups past their deadline give their stock back within five minutes.
+    "orders-expire-overdue-pickups": {"task": "orders.expire_overdue_pickups", "schedule": 300.0},
+    # A reminder the day before a pickup expires (the reminder window is a day wide).
+    "orders-send-pickup-reminders": {"task": "orders.send_pickup_reminders", "schedule": 900.0},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "omni.api.Pagination",
     "PAGE_SIZE": 50,

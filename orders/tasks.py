@@ -7,9 +7,16 @@ from celery import shared_task
 from orders.cart.links import TransientDeliveryError, cart_link_deliver
 
 # Defined with their service; imported here so that Celery's autodiscovery (<app>.tasks) finds them.
+from orders.fulfilment.tasks import expire_overdue_pickups, send_pickup_reminders
 from orders.notifications.tasks import send_notification, sweep_notifications
 
-__all__ = ["send_cart_link", "send_notification", "sweep_notifications"]
+__all__ = [
+    "expire_overdue_pickups",
+    "send_cart_link",
+    "send_notification",
+    "send_pickup_reminders",
+    "sweep_notifications",
+]
 
 
 @shared_task(

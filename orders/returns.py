@@ -1,0 +1,184 @@
+"""Returns in any store, of an order from any channel: the units go back on the receiving store's
+shelf, the refund is recorded (Omni records refunds, the till or the provider makes them) and
+the customer is told.
+
+What can be returned, per order line: the units handed over to the customer (collected, shipped,
+delivered or sold at the till) minus those already returned. The order lines are locked first,
+so two desks taking the same return at once cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from customers.phone import phone_or_none
+from inventory import services as stock
+from inventory.models import Location
+from orders.fulfilment.exceptions import InvalidReturn, ReasonRequired, RefundTooHigh, ReturnTooMany
+from orders.fulfilment.machine import HANDED_OVER
+from orders.models import FulfilmentLine, NotificationKind, Order, OrderLine, Return, ReturnLine
+from orders.notifications import notification_queue
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ReturnableLine:
+    line: OrderLine
+    handed_over: int
+    returned: int
+
+    @property
+    def returnable(self) -> int:
+        return max(self.handed_over - self.returned, 0)
+
+    @property
+    def unit_paid(self) -> Decimal:
+        return (self.line.line_total / self.line.quantity).quantize(CENT, ROUND_HALF_UP)
+
+
+def _with_counts(lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
+    # Two subqueries rather than joins: each sum counts its own rows once.
+    handed = (
+        FulfilmentLine.objects.filter(
+            order_line=OuterRef("pk"), fulfilment__status__in=list(HANDED_OVER)
+        )
+        .values("order_line")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    returned = (
+        ReturnLine.objects.filter(order_line=OuterRef("pk"))
+        .values("order_line")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return lines.annotate(
+        handed_over_units=Coalesce(Subquery(handed), 0),
+        returned_units=Coalesce(Subquery(returned), 0),
+    )
+
+
+def returnable_lines(*, order: Order) -> list[ReturnableLine]:
+    """The order's lines with the units handed over and already returned (one query)."""
+    return [
+        ReturnableLine(line=line, handed_over=line.handed_over_units, returned=line.returned_units)
+        for line in _with_counts(OrderLine.objects.filter(order=order).order_by("pk"))
+    ]
+
+
+def _wanted(lines: Sequence[tuple[int, int]]) -> dict[int, int]:
+    wanted: dict[int, int] = {}
+    for line_id, quantity in lines:
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            raise InvalidReturn
+        wanted[line_id] = wanted.get(line_id, 0) + quantity
+    if not wanted:
+        raise InvalidReturn
+    return dict(sorted(wanted.items()))
+
+
+def return_create(
+    *,
+    order: Order,
+    location: Location,
+    lines: Sequence[tuple[int, int]],
+    reason: str,
+    refund_amount: Decimal,
+    performed_by: AbstractBaseUser | None = None,
+    refund_reference: str = "",
+) -> Return:
+    """Take back units of an order at `location`: put them into stock there, record the refund.
+
+    `lines` are (order line id, quantity) pairs. Queues the "refunded" notification.
+
+    Raises:
+        InvalidReturn: no line, a quantity that is not a whole number above zero, or a line of
+            another order.
+        ReasonRequired: the reason is blank.
+        ReturnTooMany: more units than handed over minus already returned (per line).
+        RefundTooHigh: a negative refund, or more than was paid for the returned units.
+    """
+    wanted = _wanted(lines)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired(_("A return needs a reason."))
+    refund_amount = Decimal(refund_amount)
+    with transaction.atomic():
+        locked = list(
+            OrderLine.objects.filter(order=order, pk__in=list(wanted))
+            .select_for_update()
+            .order_by("pk")
+        )
+        if len(locked) != len(wanted):
+            raise InvalidReturn(_("A chosen line is not part of this order."))
+        counted = {item.line.pk: item for item in returnable_lines(order=order)}
+        too_many = [pk for pk, qty in wanted.items() if qty > counted[pk].returnable]
+        if too_many:
+            raise ReturnTooMany(
+                order_line_ids=too_many,
+                returnable={pk: counted[pk].returnable for pk in too_many},
+            )
+        paid = sum(
+            (_paid_for(counted[pk].line, qty) for pk, qty in wanted.items()), start=Decimal(0)
+        )
+        if refund_amount < 0 or refund_amount > paid:
+            raise RefundTooHigh(maximum=str(paid))
+        return_request = Return.objects.create(
+            order=order,
+            location=location,
+            reason=reason[:200],
+            refund_amount=refund_amount,
+            currency=order.currency,
+            refund_reference=refund_reference[:100],
+            created_by=performed_by if performed_by and performed_by.is_authenticated else None,
+        )
+        ReturnLine.objects.bulk_create(
+            [
+                ReturnLine(return_request=return_request, order_line_id=pk, quantity=qty)
+                for pk, qty in wanted.items()
+            ]
+        )
+        stock.stock_return(
+            location=location,
+            lines=[stock.StockLine(counted[pk].line.variant_id, qty) for pk, qty in wanted.items()],
+            reference=f"{order.number}-RET{return_request.pk}",
+            performed_by=performed_by,
+            reason=reason[:200],
+        )
+        notification_queue(
+            order=order, kind=NotificationKind.REFUNDED, return_request=return_request
+        )
+    return return_request
+
+
+def _paid_for(line: OrderLine, quantity: int) -> Decimal:
+    """What the customer paid for `quantity` units of the line (its total, pro rata)."""
+    return (line.line_total * quantity / line.quantity).quantize(CENT, ROUND_HALF_UP)
+
+
+def orders_matching(*, query: str, store_ids: Sequence[int]) -> QuerySet[Order]:
+    """Orders for the returns desk: by number, customer email or phone (any store), or by a
+    pickup code of one of `store_ids` (a code is only a credential at its own store)."""
+    query = query.strip()
+    if not query:
+        return Order.objects.none()
+    match = (
+        Q(number__iexact=query)
+        | Q(customer__email__iexact=query)
+        | Q(customer__phone=phone_or_none(query) or query)
+        | Q(fulfilments__pickup_code=query.upper(), fulfilments__location_id__in=list(store_ids))
+    )
+    return (
+        Order.objects.filter(pk__in=Order.objects.filter(match).values("pk"))
+        .select_related("customer")
+        .order_by("-placed_at", "-pk")
+    )
