@@ -259,3 +259,24 @@ def cart_record_open(*, cart: Cart, channel: str, performed_by: AbstractBaseUser
         return _record(
             cart=cart, action=CartAction.OPEN, channel=channel, performed_by=performed_by
         )
+
+
+def cart_mark_converted(*, cart: Cart) -> Cart:
+    """Close the cart: checkout has turned it into an order.
+
+    Locks the cart row for the rest of the caller's transaction, so two checkouts of one cart
+    are serialised and the second finds it closed; a checkout that fails later rolls this back.
+
+    Raises:
+        CartNotEditable: the cart is not open (already ordered, merged or abandoned).
+    """
+    with transaction.atomic():
+        locked = Cart.objects.select_for_update().get(pk=cart.pk)
+        if locked.status not in OPEN_STATUSES:
+            raise CartNotEditable(status=locked.status)
+        now = timezone.now()
+        Cart.objects.filter(pk=locked.pk).update(
+            status=CartStatus.CONVERTED, updated_at=now, last_activity_at=now
+        )
+        locked.status, locked.updated_at, locked.last_activity_at = CartStatus.CONVERTED, now, now
+    return locked

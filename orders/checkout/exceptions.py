@@ -1,0 +1,47 @@
+"""Broken checkout rules. Each is a DomainError: the API answers with its status and code."""
+
+from django.utils.translation import gettext_lazy as _
+
+from omni.exceptions import DomainError
+
+
+class EmptyCart(DomainError):
+    code = "empty_cart"
+    status_code = 400
+    default_detail = _("The cart is empty: there is nothing to order.")
+
+
+class OutOfStock(DomainError):
+    code = "insufficient_stock"
+    status_code = 409
+    default_detail = _("Some articles are out of stock for this choice.")
+
+
+class PaymentMismatch(DomainError):
+    code = "payment_amount_mismatch"
+    status_code = 400
+    default_detail = _("The payment amount does not match the order total.")
+
+
+class InvalidPayment(DomainError):
+    code = "invalid_payment"
+    status_code = 400
+    default_detail = _("A payment must be authorised or captured.")
+
+
+class PaymentRequired(DomainError):
+    code = "payment_required"
+    status_code = 400
+    default_detail = _("A payment is required for this order.")
+
+
+class IdempotencyKeyRequired(DomainError):
+    code = "idempotency_key_required"
+    status_code = 400
+    default_detail = _("The Idempotency-Key header is required.")
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status_code = 422
+    default_detail = _("This Idempotency-Key was already used with another request body.")

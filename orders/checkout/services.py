@@ -1,0 +1,372 @@
+"""Checkout: one service turns a customer's cart into an order, for every channel.
+
+`order_checkout` runs in one transaction with the stock it reserves or sells: the cart is locked
+and closed first (`cart_mark_converted`: a second checkout of the same cart waits, then finds it
+closed), the order number is drawn from the order id sequence so stock references exist before
+any row is written, the stock is reserved (delivery, pickup) or sold (till) through
+`inventory.services`, and the order, its lines, fulfilments, their lines, their first status
+change, the payment and the confirmation notification are written in bulk. Its query count does
+not grow with the number of lines: every read and write is one statement per kind of row, per
+location serving the order.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory import services as stock
+from inventory.allocation import get_strategy
+from inventory.exceptions import InsufficientStock, ServiceNotOffered
+from inventory.models import Location, LocationKind
+from inventory.selectors import Channel as StockChannel
+from inventory.selectors import available_expression, locations, pickup_ready_at, stock_levels
+from inventory.services import StockLine
+from orders.cart.services import cart_mark_converted
+from orders.checkout.exceptions import (
+    EmptyCart,
+    InvalidPayment,
+    OutOfStock,
+    PaymentMismatch,
+)
+from orders.checkout.types import (
+    FulfilmentChoice,
+    PaymentInfo,
+    PickupChoice,
+    StoreSaleChoice,
+)
+from orders.models import (
+    Cart,
+    CartLine,
+    Fulfilment,
+    FulfilmentKind,
+    FulfilmentLine,
+    FulfilmentStatus,
+    FulfilmentTransition,
+    NotificationKind,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+)
+from orders.notifications import notification_queue
+
+CENT = Decimal("0.01")
+NUMBER_PREFIX = "OM-"
+RECORDABLE_PAYMENTS = (PaymentStatus.AUTHORISED, PaymentStatus.CAPTURED)
+
+
+@dataclass
+class _Plan:
+    """One fulfilment to write: who serves which units, and how the stock moves."""
+
+    kind: str
+    status: str
+    location: Location
+    lines: list[StockLine]
+    source: Location | None = None  # a pickup served by a transfer: where the stock is held
+    promised_ready_at: datetime | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def stock_location(self) -> Location:
+        return self.source or self.location
+
+
+def pickup_days() -> int:
+    """Days a pickup waits at the store once ready (settings.OMNI_PICKUP_DAYS, default 7)."""
+    return int(getattr(settings, "OMNI_PICKUP_DAYS", 7))
+
+
+def vat_of(amount: Decimal, rate: Decimal) -> Decimal:
+    """The VAT included in a VAT-inclusive amount, to the cent (half up)."""
+    return (amount * rate / (Decimal(100) + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _next_order_id() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Order._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+def _order_lines(cart_lines: list[CartLine]) -> list[OrderLine]:
+    lines = []
+    for line in cart_lines:
+        variant = line.variant
+        total = variant.price * line.quantity
+        rate = variant.product.vat_rate
+        lines.append(
+            OrderLine(
+                variant=variant,
+                sku=variant.sku,
+                name=variant.name,
+                quantity=line.quantity,
+                unit_price=variant.price,
+                vat_rate=rate,
+                line_total=total,
+                vat_amount=vat_of(total, rate),
+            )
+        )
+    return lines
+
+
+def _check_payment(payment: PaymentInfo | None, total: Decimal) -> None:
+    if payment is None:
+        return
+    if payment.status not in RECORDABLE_PAYMENTS:
+        raise InvalidPayment(fields={"payment": {"status": [InvalidPayment.default_detail]}})
+    if Decimal(payment.amount) != total:
+        message = _("The payment amount (%(amount)s) must equal the order total (%(total)s).") % {
+            "amount": payment.amount,
+            "total": total,
+        }
+        raise PaymentMismatch(message, total=str(total), fields={"payment": {"amount": [message]}})
+
+
+def _out_of_stock(lines: list[OrderLine], variant_ids) -> OutOfStock:
+    short = set(variant_ids)
+    skus = [line.sku for line in lines if line.variant_id in short]
+    return OutOfStock(_("Not enough stock for: %(skus)s.") % {"skus": ", ".join(skus)}, skus=skus)
+
+
+def _stock_lines(lines: list[OrderLine]) -> list[StockLine]:
+    return [StockLine(line.variant_id, line.quantity) for line in lines]
+
+
+def _plan_delivery(lines: list[OrderLine]) -> list[_Plan]:
+    allocation = get_strategy().allocate(lines=_stock_lines(lines))
+    if not allocation.is_complete:
+        raise _out_of_stock(lines, [line.variant_id for line in allocation.unallocated])
+    return [
+        _Plan(FulfilmentKind.DELIVERY, FulfilmentStatus.PLACED, part.location, list(part.lines))
+        for part in allocation.fulfilments
+    ]
+
+
+def _plan_pickup(lines: list[OrderLine], store: Location, now: datetime) -> list[_Plan]:
+    """From the store's shelf what it has; the rest transferred from the warehouses."""
+    if not (store.is_store and store.is_active and store.click_and_collect):
+        raise ServiceNotOffered(
+            _("This store does not offer click-and-collect."),
+            fields={"fulfilment": {"store": [_("This store does not offer click-and-collect.")]}},
+        )
+    shelf = dict(
+        stock_levels()
+        .filter(location=store, variant_id__in=[line.variant_id for line in lines])
+        .annotate(units=available_expression(StockChannel.PICKUP))
+        .values_list("variant_id", "units")
+    )
+    here = [line for line in lines if shelf.get(line.variant_id, 0) >= line.quantity]
+    missing = [line for line in lines if line not in here]
+    plans = []
+    if here:
+        ready = pickup_ready_at(location=store, at=now)
+        plans.append(
+            _Plan(
+                FulfilmentKind.CLICK_AND_COLLECT,
+                FulfilmentStatus.RESERVED,
+                store,
+                _stock_lines(here),
+                promised_ready_at=ready,
+            )
+        )
+    if missing:
+        warehouses = list(locations().active().filter(kind=LocationKind.WAREHOUSE))
+        allocation = get_strategy().allocate(lines=_stock_lines(missing), candidates=warehouses)
+        if not allocation.is_complete:
+            raise _out_of_stock(lines, [line.variant_id for line in allocation.unallocated])
+        arrival = now + timedelta(days=store.transfer_lead_days)
+        ready = pickup_ready_at(location=store, at=arrival)
+        plans.extend(
+            _Plan(
+                FulfilmentKind.CLICK_AND_COLLECT,
+                FulfilmentStatus.AWAITING_TRANSFER,
+                store,
+                list(part.lines),
+                source=part.location,
+                promised_ready_at=ready,
+            )
+            for part in allocation.fulfilments
+        )
+    code = f"{secrets.randbelow(10**6):06d}"
+    for plan in plans:
+        deadline = plan.promised_ready_at and plan.promised_ready_at + timedelta(days=pickup_days())
+        plan.extra = {"pickup_code": code, "pickup_deadline": deadline}
+    return plans
+
+
+def _plan_store_sale(lines: list[OrderLine], store: Location) -> list[_Plan]:
+    if not store.is_store:
+        raise ServiceNotOffered(_("Only a store sells at the till."))
+    return [
+        _Plan(FulfilmentKind.STORE_SALE, FulfilmentStatus.COMPLETED, store, _stock_lines(lines))
+    ]
+
+
+def _plan(choice: FulfilmentChoice, lines: list[OrderLine], now: datetime) -> list[_Plan]:
+    if isinstance(choice, PickupChoice):
+        return _plan_pickup(lines, choice.store, now)
+    if isinstance(choice, StoreSaleChoice):
+        return _plan_store_sale(lines, choice.store)
+    return _plan_delivery(lines)
+
+
+def _move_stock(plans: list[_Plan], references: list[str], lines: list[OrderLine], staff) -> None:
+    try:
+        for plan, reference in zip(plans, references, strict=True):
+            if plan.kind == FulfilmentKind.STORE_SALE:
+                stock.stock_sell(
+                    location=plan.location,
+                    lines=plan.lines,
+                    reference=reference,
+                    performed_by=staff,
+                )
+            else:
+                stock.stock_reserve(
+                    location=plan.stock_location,
+                    lines=plan.lines,
+                    reference=reference,
+                    expires_at=None,  # the orders lifecycles release order reservations
+                    performed_by=staff,
+                    for_pickup=plan.kind == FulfilmentKind.CLICK_AND_COLLECT and not plan.source,
+                )
+    except InsufficientStock as error:
+        raise _out_of_stock(lines, error.extra.get("variant_ids", [])) from error
+
+
+def _write_fulfilments(
+    order: Order, plans: list[_Plan], references: list[str], lines: list[OrderLine], staff
+) -> list[Fulfilment]:
+    fulfilments = Fulfilment.objects.bulk_create(
+        [
+            Fulfilment(
+                order=order,
+                kind=plan.kind,
+                status=plan.status,
+                reference=reference,
+                location=plan.location,
+                source_location=plan.source,
+                promised_ready_at=plan.promised_ready_at,
+                **plan.extra,
+            )
+            for plan, reference in zip(plans, references, strict=True)
+        ]
+    )
+    by_variant = {line.variant_id: line for line in lines}
+    FulfilmentLine.objects.bulk_create(
+        [
+            FulfilmentLine(
+                fulfilment=fulfilment, order_line=by_variant[variant_id], quantity=quantity
+            )
+            for fulfilment, plan in zip(fulfilments, plans, strict=True)
+            for variant_id, quantity in plan.lines
+        ]
+    )
+    FulfilmentTransition.objects.bulk_create(
+        [
+            FulfilmentTransition(
+                fulfilment=fulfilment, to_status=fulfilment.status, performed_by=staff
+            )
+            for fulfilment in fulfilments
+        ]
+    )
+    return fulfilments
+
+
+def order_checkout(
+    *,
+    cart: Cart,
+    channel: str,
+    fulfilment: FulfilmentChoice,
+    payment: PaymentInfo | None,
+    performed_by: AbstractBaseUser | None = None,
+) -> Order:
+    """Turn the customer's cart into an order, reserving (or, at the till, selling) its stock.
+
+    Raises:
+        CartNotEditable: the cart is already ordered, merged or abandoned.
+        EmptyCart: the cart has no lines.
+        ServiceNotOffered: a pickup at a store without click-and-collect.
+        OutOfStock: a line cannot be served by this fulfilment choice (the SKUs are named).
+        InvalidPayment, PaymentMismatch: the payment is not authorised or captured, or its
+            amount is not the order total.
+        UnknownVariant: a line's article is no longer sold.
+    Nothing is written when it raises.
+    """
+    staff = _actor(performed_by)
+    now = timezone.now()
+    with transaction.atomic():
+        cart = cart_mark_converted(cart=cart)
+        cart_lines = list(
+            CartLine.objects.filter(cart=cart)
+            .select_related("variant__product")
+            .order_by("variant_id")
+        )
+        if not cart_lines:
+            raise EmptyCart()
+        lines = _order_lines(cart_lines)
+        subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
+        shipping = getattr(fulfilment, "shipping_total", Decimal("0.00"))
+        total = subtotal + shipping
+        _check_payment(payment, total)
+        plans = _plan(fulfilment, lines, now)
+
+        order_id = _next_order_id()
+        number = f"{NUMBER_PREFIX}{order_id:08d}"
+        references = [f"{number}-{index}" for index in range(1, len(plans) + 1)]
+        _move_stock(plans, references, lines, staff)
+
+        sale = isinstance(fulfilment, StoreSaleChoice)
+        order = Order.objects.create(
+            pk=order_id,
+            number=number,
+            customer_id=cart.customer_id,
+            channel=channel,
+            status=OrderStatus.COMPLETED if sale else OrderStatus.PLACED,
+            store=fulfilment.store if sale else None,
+            cart=cart,
+            currency=cart_lines[0].variant.currency,
+            subtotal=subtotal,
+            shipping_total=shipping,
+            total=total,
+            vat_total=sum((line.vat_amount for line in lines), Decimal("0.00")),
+            placed_by=staff,
+        )
+        for line in lines:
+            line.order = order
+        OrderLine.objects.bulk_create(lines)
+        _write_fulfilments(order, plans, references, lines, staff)
+        if payment is not None:
+            _record_payment(order, payment, staff)
+        notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMED)
+    return order
+
+
+def _record_payment(order: Order, payment: PaymentInfo, staff) -> Payment:
+    try:
+        with transaction.atomic():
+            return Payment.objects.create(
+                order=order,
+                provider=payment.provider,
+                reference=payment.reference,
+                status=payment.status,
+                amount=payment.amount,
+                currency=order.currency,
+                recorded_by=staff,
+            )
+    except IntegrityError as error:
+        message = _("This payment is already recorded on another order.")
+        raise InvalidPayment(message, fields={"payment": {"reference": [message]}}) from error
