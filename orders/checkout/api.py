@@ -1,0 +1,326 @@
+"""The checkout and order-tracking API of the signed-in customer (`Authorization: Customer ...`).
+
+`POST /me/checkout/` requires an `Idempotency-Key` header. The key's row (`CheckoutRequest`,
+unique per customer and key) is inserted first, in the same transaction as the order: a
+concurrent request with the same key blocks on that insert until the first one commits, then
+replays the stored answer (same status, same body). The same key with another body is refused
+(422 `idempotency_key_reused`). A refused checkout (out of stock, bad payment...) writes nothing,
+not even the key: the shopper may fix her cart and try again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers.auth import CustomerTokenAuthentication, IsCustomer, request_customer
+from customers.models import Customer
+from inventory.geo import point_for_postal_code
+from inventory.models import Location, LocationKind
+from omni.api import Pagination
+from orders.cart.api import CHANNEL_PARAMETER, request_channel
+from orders.cart.selectors import open_cart_of
+from orders.checkout.exceptions import (
+    EmptyCart,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+)
+from orders.checkout.selectors import customer_order, customer_orders, pickup_options
+from orders.checkout.services import order_checkout
+from orders.checkout.types import DeliveryChoice, PaymentInfo, PickupChoice
+from orders.models import CheckoutRequest, Order, PaymentStatus
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="A key the site makes for this checkout attempt (e.g. a UUID): retrying with "
+    "the same key and body replays the same answer, and never creates a second order.",
+)
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+class PlaceOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    postal_code = serializers.CharField()
+    city = serializers.CharField()
+
+
+class OrderLineOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    vat_rate = serializers.DecimalField(max_digits=4, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    vat_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class FulfilmentLineOutput(serializers.Serializer):
+    sku = serializers.CharField(source="order_line.sku")
+    quantity = serializers.IntegerField()
+
+
+class FulfilmentOutput(serializers.Serializer):
+    reference = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    status_display = serializers.CharField(source="get_status_display")
+    location = PlaceOutput()
+    pickup_code = serializers.CharField()
+    promised_ready_at = serializers.DateTimeField(allow_null=True)
+    pickup_deadline = serializers.DateTimeField(allow_null=True)
+    ready_at = serializers.DateTimeField(allow_null=True)
+    collected_at = serializers.DateTimeField(allow_null=True)
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+class FulfilmentDetailOutput(FulfilmentOutput):
+    lines = FulfilmentLineOutput(many=True)
+
+
+class ReturnLineOutput(serializers.Serializer):
+    sku = serializers.CharField(source="order_line.sku")
+    quantity = serializers.IntegerField()
+
+
+class ReturnOutput(serializers.Serializer):
+    created_at = serializers.DateTimeField()
+    store = serializers.CharField(source="location.name")
+    reason = serializers.CharField()
+    refund_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    lines = ReturnLineOutput(many=True)
+
+
+class OrderSummaryOutput(serializers.Serializer):
+    number = serializers.CharField()
+    status = serializers.CharField()
+    channel = serializers.CharField()
+    placed_at = serializers.DateTimeField()
+    currency = serializers.CharField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    fulfilments = FulfilmentOutput(many=True)
+
+
+class OrderOutput(OrderSummaryOutput):
+    """The one tracking view of an order: its lines, every fulfilment, its returns."""
+
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    vat_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    lines = OrderLineOutput(many=True)
+    fulfilments = FulfilmentDetailOutput(many=True)
+    returns = ReturnOutput(many=True)
+
+
+def _order_data(customer: Customer, number: str) -> dict:
+    order = customer_order(customer=customer, number=number)
+    if order is None:
+        raise NotFound(_("No such order."))
+    return OrderOutput(order).data
+
+
+def _own_order(request: Request, number: str) -> Order:
+    order = Order.objects.filter(customer=request_customer(request), number=number).first()
+    if order is None:
+        raise NotFound(_("No such order."))
+    return order
+
+
+class _CustomerApi(APIView):
+    authentication_classes = [CustomerTokenAuthentication]
+    permission_classes = [IsCustomer]
+
+
+# --- checkout ----------------------------------------------------------------------------------
+
+
+def _fingerprint(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class FulfilmentInput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["delivery", "pickup"])
+    store = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Location.objects.filter(kind=LocationKind.STORE, is_active=True),
+        required=False,
+        help_text="Code of the pickup store (required for a pickup).",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["type"] == "pickup" and attrs.get("store") is None:
+            raise serializers.ValidationError({"store": [_("Choose the pickup store.")]})
+        return attrs
+
+
+class PaymentInput(serializers.Serializer):
+    provider = serializers.CharField(max_length=40)
+    reference = serializers.CharField(max_length=100)
+    status = serializers.ChoiceField(
+        choices=[PaymentStatus.AUTHORISED.value, PaymentStatus.CAPTURED.value]
+    )
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class CheckoutApi(_CustomerApi):
+    """Order the customer's cart: home delivery or click-and-collect at a store.
+
+    The payment is the one the site took (authorised or captured), recorded as reported; its
+    amount must be the order total. Errors: 400 `empty_cart`, `service_not_offered`,
+    `payment_amount_mismatch`, `invalid` (fields); 409 `insufficient_stock` (the SKUs named),
+    `cart_not_editable`; 422 `idempotency_key_reused`.
+    """
+
+    class InputSerializer(serializers.Serializer):
+        fulfilment = FulfilmentInput()
+        payment = PaymentInput()
+
+    @extend_schema(
+        tags=["orders"],
+        parameters=[IDEMPOTENCY_PARAMETER, CHANNEL_PARAMETER],
+        request=InputSerializer,
+        responses={201: OrderOutput},
+    )
+    def post(self, request: Request) -> Response:
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if not key or len(key) > 100:
+            raise IdempotencyKeyRequired()
+        customer = request_customer(request)
+        channel = request_channel(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        fingerprint = _fingerprint({"channel": channel, "body": request.data})
+        with transaction.atomic():
+            record = _claim_key(scope=f"customer:{customer.pk}", key=key, fingerprint=fingerprint)
+            if record.response_status is not None:
+                return Response(json.loads(record.response_body), status=record.response_status)
+            cart = open_cart_of(customer=customer)
+            if cart is None:
+                raise EmptyCart()
+            choice = (
+                PickupChoice(store=data["fulfilment"]["store"])
+                if data["fulfilment"]["type"] == "pickup"
+                else DeliveryChoice()
+            )
+            order = order_checkout(
+                cart=cart,
+                channel=channel,
+                fulfilment=choice,
+                payment=PaymentInfo(**data["payment"]),
+            )
+            # Kept as JSON text: jsonb would reorder the keys, and a replay must be identical.
+            text = json.dumps(_order_data(customer, order.number), default=str)
+            CheckoutRequest.objects.filter(pk=record.pk).update(
+                order=order, response_status=201, response_body=text
+            )
+        return Response(json.loads(text), status=201)
+
+
+def _claim_key(*, scope: str, key: str, fingerprint: str) -> CheckoutRequest:
+    """Insert the key's row, or wait for and lock the one a concurrent request inserted.
+
+    Raises:
+        IdempotencyKeyReused: the key was used with another body.
+    """
+    try:
+        with transaction.atomic():
+            return CheckoutRequest.objects.create(scope=scope, key=key, request_hash=fingerprint)
+    except IntegrityError:
+        # The first request has committed (the insert waited for it): replay its answer.
+        record = CheckoutRequest.objects.select_for_update().get(scope=scope, key=key)
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    return record
+
+
+# --- the customer's orders ---------------------------------------------------------------------
+
+
+class MyOrdersApi(_CustomerApi):
+    """The customer's orders from every channel (web, app, store, phone), newest first."""
+
+    @extend_schema(tags=["orders"], responses=OrderSummaryOutput(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(
+            customer_orders(customer=request_customer(request)), request, view=self
+        )
+        return paginator.get_paginated_response(OrderSummaryOutput(page, many=True).data)
+
+
+class MyOrderApi(_CustomerApi):
+    """One order: lines, every fulfilment with its status, pickup store and code, carrier and
+    tracking number, and its returns."""
+
+    @extend_schema(tags=["orders"], responses=OrderOutput)
+    def get(self, request: Request, number: str) -> Response:
+        return Response(_order_data(request_customer(request), number))
+
+
+class MyOrderCancelApi(_CustomerApi):
+    """Cancel the order while nothing has been collected, shipped or sold; the stock goes back."""
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    @extend_schema(tags=["orders"], request=InputSerializer, responses=OrderOutput)
+    def post(self, request: Request, number: str) -> Response:
+        from orders.fulfilment.services import order_cancel  # the lifecycles own cancelling
+
+        order = _own_order(request, number)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order_cancel(order=order, reason=serializer.validated_data.get("reason", ""))
+        return Response(_order_data(request_customer(request), number))
+
+
+class MyPickupOptionsApi(_CustomerApi):
+    """Which stores can hand the customer's cart over, and when (today from the shelf, or later
+    after a transfer). Nearest first from ?postal_code= (default: hers)."""
+
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        name = serializers.CharField()
+        city = serializers.CharField()
+        ready_at = serializers.DateTimeField()
+        ready_today = serializers.BooleanField()
+        needs_transfer = serializers.BooleanField()
+        distance_km = serializers.FloatField(allow_null=True)
+
+    @extend_schema(
+        tags=["orders"],
+        parameters=[
+            OpenApiParameter("postal_code", OpenApiTypes.STR, OpenApiParameter.QUERY),
+            CHANNEL_PARAMETER,
+        ],
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        customer = request_customer(request)
+        cart = open_cart_of(customer=customer)
+        if cart is None:
+            return Response([])
+        postal_code = request.query_params.get("postal_code") or customer.postal_code or ""
+        options = pickup_options(cart=cart, origin=point_for_postal_code(postal_code))
+        return Response(self.OutputSerializer(options, many=True).data)

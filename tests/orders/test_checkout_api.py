@@ -1,0 +1,323 @@
+"""The checkout and orders API: idempotent checkout, tracking, cancel, pickup options, bad input;
+and under real concurrency (live server, threads): no oversell, one order per key.
+
+Throttling needs no override here: each customer has her own bucket (UserRateThrottle keys on
+the customer principal) and the user rate is 6000/minute, far above what these tests send.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+from rest_framework.test import APIClient
+
+from customers.auth import customer_token
+from customers.models import Channel
+from inventory.models import StockLevel
+from orders.checkout import StoreSaleChoice, order_checkout
+from orders.models import CartStatus, CheckoutRequest, Order, OrderStatus
+from tests.customers.factories import CustomerFactory
+from tests.inventory.factories import StockLevelFactory, StoreFactory, VariantFactory
+from tests.orders.factories import CartFactory, CartLineFactory
+
+pytestmark = pytest.mark.django_db
+
+CHECKOUT = "/api/v1/me/checkout/"
+ORDERS = "/api/v1/me/orders/"
+
+
+def client_for(customer) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Customer {customer_token(customer=customer)}")
+    return client
+
+
+def body(store_code: str = "PARIS1", amount: str = "79.90", kind: str = "pickup") -> dict:
+    return {
+        "fulfilment": {"type": kind, "store": store_code},
+        "payment": {
+            "provider": "stripe",
+            "reference": f"pi_{uuid.uuid4().hex[:8]}",
+            "status": "authorised",
+            "amount": amount,
+        },
+    }
+
+
+@pytest.fixture
+def store():
+    return StoreFactory(code="PARIS1", name="Omni Rivoli", address="12 rue de Rivoli")
+
+
+@pytest.fixture
+def dress(store):
+    variant = VariantFactory(sku="ROBE-38", price=Decimal("79.90"))
+    StockLevelFactory(location=store, variant=variant, on_hand=10)
+    return variant
+
+
+def cart_of(customer, variant, quantity=1):
+    return CartLineFactory(cart=CartFactory(customer=customer), variant=variant, quantity=quantity)
+
+
+def test_checkout_then_track_the_order(store, dress):
+    customer = CustomerFactory()
+    cart_of(customer, dress)
+    client = client_for(customer)
+
+    placed = client.post(CHECKOUT, body(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+
+    assert placed.status_code == 201, placed.data
+    number = placed.data["number"]
+    assert (placed.data["status"], placed.data["total"], placed.data["vat_total"]) == (
+        "placed",
+        "79.90",
+        "13.32",
+    )
+    [fulfilment] = placed.data["fulfilments"]
+    assert fulfilment["status"] == "reserved"
+    assert fulfilment["location"]["address"] == "12 rue de Rivoli"
+    assert len(fulfilment["pickup_code"]) == 6
+    assert fulfilment["lines"] == [{"sku": "ROBE-38", "quantity": 1}]
+    detail = client.get(f"{ORDERS}{number}/")
+    assert detail.status_code == 200
+    assert detail.json() == placed.json()
+    listed = client.get(ORDERS)
+    assert [order["number"] for order in listed.data["results"]] == [number]
+
+
+def test_replaying_a_key_returns_the_same_answer_and_another_body_is_refused(store, dress):
+    customer = CustomerFactory()
+    cart_of(customer, dress)
+    client = client_for(customer)
+    request = body()
+
+    first = client.post(CHECKOUT, request, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    again = client.post(CHECKOUT, request, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    other = client.post(CHECKOUT, body(amount="1.00"), format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.content == first.content
+    assert other.status_code == 422
+    assert other.data["code"] == "idempotency_key_reused"
+    assert Order.objects.count() == 1
+
+
+def test_checkout_without_a_key_is_refused(store, dress):
+    customer = CustomerFactory()
+    cart_of(customer, dress)
+
+    refused = client_for(customer).post(CHECKOUT, body(), format="json")
+
+    assert (refused.status_code, refused.data["code"]) == (400, "idempotency_key_required")
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("request_body", "quantity", "status", "code"),
+    [
+        (body(store_code="NOPE"), 1, 400, "invalid"),
+        (body(amount="70.00"), 1, 400, "payment_amount_mismatch"),
+        (body(amount="878.90"), 11, 409, "insufficient_stock"),
+        (body(store_code="NOCC"), 1, 400, "service_not_offered"),
+        ({"fulfilment": {"type": "pickup"}, "payment": body()["payment"]}, 1, 400, "invalid"),
+    ],
+)
+def test_bad_input_is_refused_and_writes_nothing(
+    store, dress, request_body, quantity, status, code
+):
+    StoreFactory(code="NOCC", click_and_collect=False)
+    customer = CustomerFactory()
+    line = cart_of(customer, dress, quantity)
+
+    refused = client_for(customer).post(
+        CHECKOUT, request_body, format="json", HTTP_IDEMPOTENCY_KEY="k-3"
+    )
+
+    assert (refused.status_code, refused.data["code"]) == (status, code), refused.data
+    assert refused.data.get("fields") or refused.data.get("skus") or code != "invalid"
+    assert not Order.objects.exists()
+    assert not CheckoutRequest.objects.exists()
+    line.cart.refresh_from_db()
+    assert line.cart.status == CartStatus.ACTIVE
+    assert StockLevel.objects.get(location=store, variant=dress).reserved == 0
+
+
+def test_empty_cart_is_refused(store):
+    customer = CustomerFactory()
+    CartFactory(customer=customer)
+
+    refused = client_for(customer).post(CHECKOUT, body(), format="json", HTTP_IDEMPOTENCY_KEY="k")
+
+    assert (refused.status_code, refused.data["code"]) == (400, "empty_cart")
+
+
+def test_she_sees_only_her_orders(store, dress):
+    mine, theirs = CustomerFactory(), CustomerFactory()
+    cart_of(theirs, dress)
+    client_for(theirs).post(CHECKOUT, body(), format="json", HTTP_IDEMPOTENCY_KEY="k")
+    number = Order.objects.get().number
+
+    assert client_for(mine).get(f"{ORDERS}{number}/").status_code == 404
+    assert client_for(mine).get(ORDERS).data["results"] == []
+    assert client_for(mine).post(f"{ORDERS}{number}/cancel/").status_code == 404
+
+
+def test_cancel_gives_the_stock_back(store, dress):
+    customer = CustomerFactory()
+    cart_of(customer, dress, 2)
+    client = client_for(customer)
+    number = client.post(
+        CHECKOUT, body(amount="159.80"), format="json", HTTP_IDEMPOTENCY_KEY="k"
+    ).data["number"]
+
+    cancelled = client.post(f"{ORDERS}{number}/cancel/", {"reason": "changed my mind"})
+
+    assert cancelled.status_code == 200, cancelled.data
+    assert cancelled.data["status"] == OrderStatus.CANCELLED
+    assert StockLevel.objects.get(location=store, variant=dress).reserved == 0
+
+
+def test_order_list_queries_do_not_grow(store, dress, django_assert_max_num_queries):
+    StockLevel.objects.filter(variant=dress).update(on_hand=50)
+    customer = CustomerFactory()
+    client = client_for(customer)
+    for index in range(12):
+        cart_of(customer, dress)
+        client.post(CHECKOUT, body(), format="json", HTTP_IDEMPOTENCY_KEY=f"k-{index}")
+
+    with django_assert_max_num_queries(4):
+        listed = client.get(ORDERS)
+
+    assert listed.data["count"] == 12
+
+
+def test_pickup_options_for_her_cart(store, dress):
+    customer = CustomerFactory(postal_code="75011")
+    cart_of(customer, dress, 2)
+
+    options = client_for(customer).get("/api/v1/me/cart/pickup-options/")
+
+    assert options.status_code == 200
+    assert [(o["code"], o["ready_today"] in (True, False)) for o in options.data] == [
+        ("PARIS1", True)
+    ]
+    assert options.data[0]["needs_transfer"] is False
+    assert options.data[0]["distance_km"] is not None
+
+
+def test_scenario_2_the_sale_at_the_till_shows_in_her_account(store, dress, make_staff):
+    # Her phone cart is opened by a salesperson and sold at the till.
+    customer = CustomerFactory()
+    cart = cart_of(customer, dress).cart
+    order = order_checkout(
+        cart=cart,
+        channel=Channel.STORE,
+        fulfilment=StoreSaleChoice(store=store),
+        payment=None,
+        performed_by=make_staff(None, stores=[store]),
+    )
+
+    listed = client_for(customer).get(ORDERS)
+
+    [shown] = listed.data["results"]
+    assert (shown["number"], shown["channel"], shown["status"]) == (
+        order.number,
+        "store",
+        "completed",
+    )
+    assert shown["fulfilments"][0]["kind"] == "store_sale"
+    assert StockLevel.objects.get(location=store, variant=dress).on_hand == 9
+
+
+# --- real HTTP, real threads -------------------------------------------------------------------
+
+# PostgreSQL allows 100 connections on these machines, shared with the rest of the suite: the
+# live server opens one per request in flight, so at most this many requests run at once.
+IN_FLIGHT = 25
+
+
+def post_checkout(url: str, customer_id: int, token: str, payload: dict, key: str):
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        connection.request(
+            "POST",
+            CHECKOUT,
+            body=json.dumps(payload),
+            headers={
+                "Authorization": f"Customer {token}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": key,
+            },
+        )
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def run_concurrently(calls: list, workers: int) -> list:
+    barrier = threading.Barrier(min(workers, len(calls)))
+
+    def call(task):
+        function, args = task
+        barrier.wait()  # the first wave starts together
+        return function(*args)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(call, calls))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_100_checkouts_race_for_10_units(live_server):
+    store = StoreFactory(code="PARIS1")
+    dress = VariantFactory(sku="ROBE-38", price=Decimal("79.90"))
+    StockLevelFactory(location=store, variant=dress, on_hand=10)
+    customers = CustomerFactory.create_batch(100)
+    for customer in customers:
+        cart_of(customer, dress)
+    calls = [
+        (
+            post_checkout,
+            (live_server.url, c.pk, customer_token(customer=c), body(), f"race-{c.pk}"),
+        )
+        for c in customers
+    ]
+
+    answers = run_concurrently(calls, IN_FLIGHT)
+
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [201] * 10 + [409] * 90
+    refusals = [json.loads(content) for status, content in answers if status == 409]
+    assert {(r["code"], tuple(r["skus"])) for r in refusals} == {
+        ("insufficient_stock", ("ROBE-38",))
+    }
+    assert Order.objects.count() == 10
+    level = StockLevel.objects.get(location=store, variant=dress)
+    assert (level.on_hand, level.reserved) == (10, 10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_50_replays_of_one_key_make_one_order(live_server):
+    store = StoreFactory(code="PARIS1")
+    dress = VariantFactory(sku="ROBE-38", price=Decimal("79.90"))
+    StockLevelFactory(location=store, variant=dress, on_hand=10)
+    customer = CustomerFactory()
+    cart_of(customer, dress)
+    token, payload = customer_token(customer=customer), body()
+    calls = [(post_checkout, (live_server.url, customer.pk, token, payload, "same"))] * 50
+
+    answers = run_concurrently(calls, IN_FLIGHT)
+
+    assert {status for status, _ in answers} == {201}
+    assert len({content for _, content in answers}) == 1
+    assert Order.objects.count() == 1
+    assert StockLevel.objects.get(location=store, variant=dress).reserved == 1
