@@ -1,0 +1,297 @@
+"""Benchmark: concurrent API checkouts under gunicorn against a DRF endpoint inserting one row.
+
+In one run, on a fresh database: --clients threads post click-and-collect checkouts
+(POST /api/v1/me/checkout/, each with its own customer, cart and Idempotency-Key) to gunicorn
+with --workers sync workers for --seconds; then the same clients post to POST /bench/insert-one/
+(same customer authentication, one INSERT; served by bench/checkout_settings.py, which adds it to
+the project's URLs). Prints checkouts per second, the ratio (target >= 0.25), and the query count
+of one `order_checkout` for carts of 1, 10 and 50 lines (target <= 40, the same for all three).
+
+.venv/bin/python bench/checkout.py [--workers 2] [--clients 8] [--seconds 10]
+                                   [--database-url postgres://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+from _http import HOST, UNTHROTTLED, _free_port, _gunicorn, _wait_until_up
+from _support import fresh_database, report, setup_django, target
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/omni_bench_checkout"
+PRICE = Decimal("10.00")
+PLENTY = 10_000_000
+CARTS_PER_CLIENT = 3_000  # more than a client can check out in a run
+QUERY_SIZES = (1, 10, 50)
+
+
+def seed(clients: int) -> dict:
+    """A click-and-collect store with plenty of stock, and carts of one line, per client."""
+    from customers.auth import customer_token
+    from customers.models import Channel, Customer
+    from inventory import services
+    from inventory.models import Category, Location, LocationKind, Product, Variant
+    from orders.models import Cart, CartLine
+
+    store = Location.objects.create(
+        code="BENCH",
+        name="Bench store",
+        kind=LocationKind.STORE,
+        click_and_collect=True,
+        opening_hours={str(day): ["00:00", "23:59"] for day in range(7)},
+        pickup_preparation_minutes=0,
+    )
+    category = Category.objects.create(name="Bench", slug="bench")
+    product = Product.objects.create(reference="BENCH", name="Bench", category=category)
+    variants = Variant.objects.bulk_create(
+        Variant(product=product, sku=f"BENCH-{n:03d}", name=f"Bench {n}", price=PRICE)
+        for n in range(max(QUERY_SIZES))
+    )
+    services.stock_initialise(
+        location=store,
+        lines=[services.StockLine(variant.pk, PLENTY) for variant in variants],
+        reference="bench",
+    )
+    customers = Customer.objects.bulk_create(
+        Customer(first_name="Bench", last_name=str(n), created_channel=Channel.WEB)
+        for n in range(clients * CARTS_PER_CLIENT)
+    )
+    carts = Cart.objects.bulk_create(Cart(customer=c, channel=Channel.WEB) for c in customers)
+    CartLine.objects.bulk_create(
+        CartLine(
+            cart=cart,
+            variant=variants[index % len(variants)],
+            quantity=1,
+            unit_price_seen=PRICE,
+            currency="EUR",
+            added_channel=Channel.WEB,
+        )
+        for index, cart in enumerate(carts)
+    )
+    tokens = [customer_token(customer=customer) for customer in customers]
+    return {
+        "store": store,
+        "variants": variants,
+        "tokens": [tokens[n::clients] for n in range(clients)],
+    }
+
+
+def checkout_queries(store, variants) -> dict[int, int]:
+    """Queries of one click-and-collect `order_checkout`, per cart size."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from customers.models import Channel, Customer
+    from orders.checkout import PaymentInfo, PickupChoice, order_checkout
+    from orders.models import Cart, CartLine
+
+    counts = {}
+    for size in QUERY_SIZES:
+        customer = Customer.objects.create(first_name="Queries", created_channel=Channel.WEB)
+        cart = Cart.objects.create(customer=customer, channel=Channel.WEB)
+        CartLine.objects.bulk_create(
+            CartLine(
+                cart=cart,
+                variant=variant,
+                quantity=1,
+                unit_price_seen=PRICE,
+                currency="EUR",
+                added_channel=Channel.WEB,
+            )
+            for variant in variants[:size]
+        )
+        payment = PaymentInfo("bench", f"queries-{size}", "captured", PRICE * size)
+        with CaptureQueriesContext(connection) as queries:
+            order_checkout(
+                cart=cart,
+                channel=Channel.WEB,
+                fulfilment=PickupChoice(store=store),
+                payment=payment,
+            )
+        counts[size] = len(queries)
+    return counts
+
+
+@contextmanager
+def gunicorn(database_url: str, workers: int) -> Iterator[int]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_ENV": "test",
+        "DJANGO_SETTINGS_MODULE": "checkout_settings",
+        "PYTHONPATH": os.pathsep.join([str(BENCH_DIR), str(ROOT)]),
+        "API_THROTTLE_ANON": UNTHROTTLED,
+        "API_THROTTLE_USER": UNTHROTTLED,
+    }
+    command = [
+        _gunicorn(),
+        "omni.wsgi",
+        f"--bind={HOST}:{port}",
+        f"--workers={workers}",
+        "--worker-class=sync",
+        "--log-level=warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        _wait_until_up(server, port)
+        yield port
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=5)
+
+
+def checkout_body() -> bytes:
+    """A click-and-collect checkout at the bench store, paid with a reference of its own."""
+    payment = {
+        "provider": "bench",
+        "reference": uuid.uuid4().hex,
+        "status": "authorised",
+        "amount": str(PRICE),
+    }
+    return json.dumps(
+        {"fulfilment": {"type": "pickup", "store": "BENCH"}, "payment": payment}
+    ).encode()
+
+
+def _post(connection: http.client.HTTPConnection, path: str, token: str, body: bytes) -> int:
+    connection.request(
+        "POST",
+        path,
+        body=body,
+        headers={
+            "Authorization": f"Customer {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": uuid.uuid4().hex,
+        },
+    )
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def per_second(
+    *, port: int, path: str, body: Callable[[], bytes], tokens: list[list[str]], seconds: float
+) -> float:
+    """Post from one thread per token list for `seconds`; every answer must be a 201."""
+    counts = [0] * len(tokens)
+    failures: list[str] = []
+    stop_at: list[float] = []
+    start = threading.Barrier(
+        len(tokens) + 1, action=lambda: stop_at.append(time.monotonic() + seconds)
+    )
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection(HOST, port, timeout=30)
+        try:
+            start.wait(timeout=30)
+            for token in tokens[number]:
+                if time.monotonic() >= stop_at[0]:
+                    return
+                status = _post(connection, path, token, body())
+                if status != 201:
+                    failures.append(f"{path} answered {status}")
+                    return
+                counts[number] += 1
+            failures.append("a client ran out of carts: raise CARTS_PER_CLIENT")
+        except (OSError, http.client.HTTPException, threading.BrokenBarrierError) as exc:
+            failures.append(f"{path}: {exc!r}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(len(tokens))]
+    for thread in threads:
+        thread.start()
+    start.wait(timeout=60)
+    for thread in threads:
+        thread.join(timeout=seconds + 60)
+    if failures:
+        raise RuntimeError(f"load failed: {failures[0]}")
+    return sum(counts) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--clients", type=int, default=8, help="client threads")
+    parser.add_argument("--seconds", type=float, default=10, help="load time per endpoint")
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    args = parser.parse_args()
+
+    # Confirmations are queued as in production, to a broker folder nobody consumes.
+    var_dir = Path(tempfile.mkdtemp(prefix="omni-bench-checkout-"))
+    for folder in ("celery/queue", "celery/processed"):
+        (var_dir / folder).mkdir(parents=True)
+    os.environ.update({"CELERY_BROKER_URL": "filesystem://", "OMNI_VAR_DIR": str(var_dir)})
+    setup_django(fresh_database(args.database_url))
+    from django.db import connections
+
+    seeded = seed(args.clients)
+    queries = checkout_queries(seeded["store"], seeded["variants"])
+    connections.close_all()
+    with gunicorn(args.database_url, args.workers) as port:
+        checkouts = per_second(
+            port=port,
+            path="/api/v1/me/checkout/",
+            body=checkout_body,
+            tokens=seeded["tokens"],
+            seconds=args.seconds,
+        )
+        inserts = per_second(
+            port=port,
+            path="/bench/insert-one/",
+            body=lambda: b"{}",
+            tokens=seeded["tokens"],
+            seconds=args.seconds,
+        )
+    ratio = checkouts / inserts
+    flat = len(set(queries.values())) == 1
+    print(f"checkouts:            {checkouts:,.1f} per second")
+    print(f"insert-one baseline:  {inserts:,.1f} per second")
+    print(f"ratio:                {ratio:.2f} (target >= 0.25)")
+    for size, count in queries.items():
+        print(f"queries, {size:>2} lines:    {count}")
+    report(
+        "checkout",
+        {
+            "checkouts_per_second": round(checkouts, 1),
+            "insert_one_per_second": round(inserts, 1),
+            "ratio": round(ratio, 4),
+            "queries": {str(size): count for size, count in queries.items()},
+            "workers": args.workers,
+            "clients": args.clients,
+            "seconds": args.seconds,
+        },
+        {
+            "checkout_vs_insert_one": target(ratio, ">= 0.25", ratio >= 0.25),
+            "queries_per_checkout": target(
+                max(queries.values()),
+                "<= 40 and the same for 1, 10 and 50 lines",
+                max(queries.values()) <= 40 and flat,
+            ),
+        },
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
