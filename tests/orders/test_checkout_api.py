@@ -321,3 +321,39 @@ def test_50_replays_of_one_key_make_one_order(live_server):
     assert len({content for _, content in answers}) == 1
     assert Order.objects.count() == 1
     assert StockLevel.objects.get(location=store, variant=dress).reserved == 1
+
+
+def test_scenario_1_from_her_cart_to_the_ready_for_pickup_message(settings, tmp_path, make_staff):
+    # She checks out her app cart with click-and-collect at the store that has the items, the
+    # store prepares it, and she is told it is ready, with her code and the store's address.
+    from orders.fulfilment.services import pickup_mark_ready
+    from orders.models import Fulfilment, Notification, NotificationKind
+    from orders.notifications import notification_send
+
+    outbox = tmp_path / "outbox.jsonl"
+    settings.OMNI_MESSAGING_BACKENDS = dict.fromkeys(
+        ("email", "sms", "push"), "omni.messaging.backends.FileBackend"
+    )
+    settings.OMNI_MESSAGING_OPTIONS = {c: {"path": str(outbox)} for c in ("email", "sms", "push")}
+    store = StoreFactory(code="PARIS1", name="Omni Rivoli", address="12 rue de Rivoli")
+    dress = VariantFactory(sku="ROBE-38", price=Decimal("79.90"))
+    StockLevelFactory(location=store, variant=dress, on_hand=3)
+    customer = CustomerFactory(preferred_channel="email", language="en", postal_code="75011")
+    client = client_for(customer)
+    client.post("/api/v1/me/cart/lines/", {"sku": "ROBE-38", "quantity": 1}, format="json")
+
+    [option] = client.get("/api/v1/me/cart/pickup-options/").data
+    placed = client.post(
+        CHECKOUT, body(store_code=option["code"]), format="json", HTTP_IDEMPOTENCY_KEY="s1"
+    )
+    fulfilment = Fulfilment.objects.get(order__number=placed.data["number"])
+    pickup_mark_ready(fulfilment=fulfilment, performed_by=make_staff(None, stores=[store]))
+    ready = Notification.objects.get(kind=NotificationKind.READY_FOR_PICKUP)
+    notification_send(notification_id=ready.pk)
+
+    [message] = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert (message["channel"], message["to"]) == ("email", customer.email)
+    assert fulfilment.pickup_code in message["body"]
+    assert "Omni Rivoli, 12 rue de Rivoli" in message["body"]
+    tracked = client.get(f"{ORDERS}{placed.data['number']}/").data
+    assert tracked["fulfilments"][0]["status"] == "ready"
