@@ -33,3 +33,93 @@ class CartLineAddForm(forms.Form):
 
 class CartQuantityForm(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_LINE_QUANTITY)
+
+
+# --- pickups and parcels -------------------------------------------------------------------------
+
+
+class CollectForm(forms.Form):
+    code = forms.CharField(label=_("Pickup code"), max_length=12, required=False)
+    identity_checked = forms.BooleanField(
+        label=_("No code: I checked the customer's identity"), required=False
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class OptionalReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(label=_("Carrier"), max_length=60)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=60)
+
+
+# --- returns desk --------------------------------------------------------------------------------
+
+
+class ReturnSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Order number, customer email or phone, or pickup code"), max_length=254
+    )
+
+
+class ReturnForm(forms.Form):
+    """One quantity field per returnable line (`quantity_<line id>`), the reason and the refund."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+    refund_amount = forms.DecimalField(
+        label=_("Refund"), min_value=0, max_digits=12, decimal_places=2
+    )
+    refund_reference = forms.CharField(
+        label=_("Refund reference (till or provider)"), max_length=100, required=False
+    )
+
+    def __init__(self, *args, returnable: list, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.returnable = returnable
+        for item in returnable:
+            self.fields[f"quantity_{item.line.pk}"] = forms.IntegerField(
+                label=_("Units of %(sku)s to return") % {"sku": item.line.sku},
+                min_value=0,
+                max_value=item.returnable,
+                initial=0,
+                required=False,
+            )
+
+    def quantity_fields(self) -> list:
+        return [(item, self[f"quantity_{item.line.pk}"]) for item in self.returnable]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["lines"] = [
+            (item.line.pk, data.get(f"quantity_{item.line.pk}") or 0)
+            for item in self.returnable
+            if data.get(f"quantity_{item.line.pk}")
+        ]
+        if not data["lines"] and not self.errors:
+            raise forms.ValidationError(_("Choose at least one unit to return."))
+        return data
+
+
+# --- till ----------------------------------------------------------------------------------------
+
+
+class TillStartForm(forms.Form):
+    customer = forms.CharField(
+        label=_("Customer email, phone or loyalty card (empty: a walk-in sale)"),
+        max_length=254,
+        required=False,
+    )
+
+
+class TillPayForm(forms.Form):
+    provider = forms.ChoiceField(
+        label=_("Paid by"),
+        choices=[("card", _("Card")), ("cash", _("Cash")), ("voucher", _("Voucher"))],
+    )
+    reference = forms.CharField(label=_("Payment reference (terminal receipt)"), max_length=100)
+    amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=12, decimal_places=2)

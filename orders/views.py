@@ -1,28 +1,48 @@
-"""Store screens of the unified cart: the customer's live cart with this store's stock.
+"""Store screens of the unified cart, the returns desk and the till.
 
-Loaded by htmx into the customer page (customers:detail) or shown as a page of its own; every
-change goes through orders.cart.services with channel "store" and the staff member.
+The customer's live cart with this store's stock is loaded by htmx into the customer page
+(customers:detail) or shown as a page of its own; every change goes through orders.cart.services
+with channel "store" and the staff member. The returns desk takes back any channel's order at
+the user's store (orders.returns); the till turns a cart into an in-store sale through the one
+checkout service. The pickup and order screens are in orders.fulfilment.views.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.generic import FormView, TemplateView
 
 from customers.models import Channel, Customer
+from customers.phone import phone_or_none
 from inventory.models import Location
+from inventory.views import StoreScreenMixin
 from omni import roles
 from omni.exceptions import DomainError
 from omni.views import StaffScreenMixin
 from orders.cart import services
 from orders.cart.links import cart_send_link
 from orders.cart.selectors import cart_trail, cart_view, open_cart_of
-from orders.forms import CartLineAddForm, CartQuantityForm
-from orders.models import Cart
+from orders.checkout.services import order_checkout
+from orders.checkout.types import PaymentInfo, StoreSaleChoice
+from orders.forms import (
+    CartLineAddForm,
+    CartQuantityForm,
+    ReturnForm,
+    ReturnSearchForm,
+    TillPayForm,
+    TillStartForm,
+)
+from orders.models import OPEN_STATUSES, Cart, Order, PaymentStatus
+from orders.returns import orders_matching, return_create, returnable_lines
 
 TRAIL_SHOWN = 12
 
@@ -162,3 +182,219 @@ class CartSendLinkView(_CartActionView):
     def perform(self, cart: Cart, data: dict) -> str:
         via = cart_send_link(cart=cart, channel=Channel.STORE, performed_by=self.request.user)
         return _("A link to finish online is on its way (%(channel)s).") % {"channel": via}
+
+
+# --- returns desk ------------------------------------------------------------------------------
+
+
+RESULTS_SHOWN = 20
+
+
+class ReturnsDeskView(StoreScreenMixin, TemplateView):
+    """Find an order of any channel by number, customer email or phone, or pickup code."""
+
+    template_name = "orders/returns_desk.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = ReturnSearchForm(self.request.GET or None)
+        found = []
+        if form.is_valid():
+            found = list(
+                orders_matching(
+                    query=form.cleaned_data["q"],
+                    store_ids=[store.pk for store in self.staff_stores.stores],
+                )[:RESULTS_SHOWN]
+            )
+        context.update(form=form, found=found, searched=form.is_bound)
+        return context
+
+
+class ReturnCreateView(StoreScreenMixin, FormView):
+    """Take back units of an order at the user's store: a return of any channel's order."""
+
+    template_name = "orders/return_form.html"
+    form_class = ReturnForm
+    store_required = True
+
+    def dispatch(self, request, *args, **kwargs):
+        self.order = get_object_or_404(
+            Order.objects.select_related("customer"), number=kwargs["number"]
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["returnable"] = [
+            item for item in returnable_lines(order=self.order) if item.returnable
+        ]
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(order=self.order, returns=self.order.returns.select_related("location"))
+        return context
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            return_create(
+                order=self.order,
+                location=self.store,
+                lines=data["lines"],
+                reason=data["reason"],
+                refund_amount=data["refund_amount"],
+                performed_by=self.request.user,
+                refund_reference=data["refund_reference"],
+            )
+        except DomainError as error:
+            form.add_error(None, error.detail)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        messages.success(
+            self.request,
+            _("Return recorded: %(amount)s %(currency)s to refund.")
+            % {"amount": data["refund_amount"], "currency": self.order.currency},
+        )
+        return redirect(f"{self.request.path}?{urlencode({'store': self.store.code})}")
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+# --- till ----------------------------------------------------------------------------------------
+
+
+def _till_url(cart: Cart, store: Location | None) -> str:
+    url = reverse("orders:till-cart", kwargs={"cart_id": cart.pk})
+    return f"{url}?{urlencode({'store': store.code})}" if store else url
+
+
+class TillStartView(StoreScreenMixin, FormView):
+    """Start a sale: open the customer's cart (the one she built online) or an empty one."""
+
+    template_name = "orders/till_start.html"
+    form_class = TillStartForm
+    store_required = True
+
+    def form_valid(self, form):
+        query = form.cleaned_data["customer"].strip()
+        if not query:
+            cart = services.cart_create_anonymous(channel=Channel.STORE)
+        else:
+            customer = (
+                Customer.objects.live()
+                .filter(
+                    Q(email__iexact=query)
+                    | Q(card_number__iexact=query)
+                    | Q(phone=phone_or_none(query) or query)
+                )
+                .first()
+            )
+            if customer is None:
+                form.add_error("customer", _("No customer has this email, phone or card."))
+                return self.form_invalid(form)
+            cart = services.cart_for_customer(customer=customer, channel=Channel.STORE)
+            services.cart_record_open(
+                cart=cart, channel=Channel.STORE, performed_by=self.request.user
+            )
+        return redirect(_till_url(cart, self.store))
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class _TillMixin(StoreScreenMixin):
+    store_required = True
+
+    def get_cart(self) -> Cart:
+        return get_object_or_404(
+            Cart.objects.select_related("customer"),
+            pk=self.kwargs["cart_id"],
+            status__in=OPEN_STATUSES,
+        )
+
+    def render_till(self, request, cart: Cart, *, add_form=None, pay_form=None, status=200):
+        view = cart_view(cart=cart, store=self.store)
+        context = {
+            "cart": cart,
+            "view": view,
+            "store": self.store,
+            "stores": self.staff_stores.stores,
+            "add_form": add_form or CartLineAddForm(),
+            "pay_form": pay_form or TillPayForm(initial={"amount": view.total}),
+        }
+        return render(request, "orders/till.html", context, status=status)
+
+
+class TillCartView(_TillMixin, View):
+    """The sale in progress: its lines with this store's stock, and the payment form."""
+
+    def get(self, request: HttpRequest, cart_id: int) -> HttpResponse:
+        return self.render_till(request, self.get_cart())
+
+
+class TillLineView(_TillMixin, View):
+    """Add a line, change a quantity or remove a line (POST), then show the sale again."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, cart_id: int, line_id: int | None = None, remove=False):
+        cart = self.get_cart()
+        form = CartLineAddForm(request.POST) if line_id is None else CartQuantityForm(request.POST)
+        if remove:
+            form = forms.Form(request.POST)
+        if form.is_valid():
+            try:
+                self.apply(cart, form.cleaned_data, line_id=line_id, remove=remove)
+            except DomainError as error:
+                form.add_error(None, error.detail)
+        if form.errors:
+            for errors in form.errors.values():
+                messages.error(request, " ".join(errors))
+            return self.render_till(request, cart, status=400)
+        return redirect(_till_url(cart, self.store))
+
+    def apply(self, cart: Cart, data: dict, *, line_id: int | None, remove: bool) -> None:
+        staff = {"channel": Channel.STORE, "performed_by": self.request.user}
+        if line_id is None:
+            services.cart_add_line(
+                cart=cart, variant=data["sku"], quantity=data["quantity"], **staff
+            )
+        elif remove:
+            services.cart_remove_line(cart=cart, line_id=line_id, **staff)
+        else:
+            services.cart_set_quantity(
+                cart=cart, line_id=line_id, quantity=data["quantity"], **staff
+            )
+
+
+class TillPayView(_TillMixin, View):
+    """Take the payment reference and turn the cart into a till sale (one checkout call)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, cart_id: int) -> HttpResponse:
+        cart = self.get_cart()
+        form = TillPayForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                order = order_checkout(
+                    cart=cart,
+                    channel=Channel.STORE,
+                    fulfilment=StoreSaleChoice(store=self.store),
+                    payment=PaymentInfo(
+                        provider=data["provider"],
+                        reference=data["reference"],
+                        status=PaymentStatus.CAPTURED,
+                        amount=data["amount"],
+                    ),
+                    performed_by=request.user,
+                )
+            except DomainError as error:
+                form.add_error(None, error.detail)
+            else:
+                messages.success(request, _("Sale %(number)s done.") % {"number": order.number})
+                url = reverse("orders:order-detail", kwargs={"number": order.number})
+                return redirect(f"{url}?{urlencode({'store': self.store.code})}")
+        return self.render_till(request, cart, pay_form=form, status=400)
