@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from campaigns.models import Segment
+from campaigns.models import Campaign, Message, MessageStatus, Segment
 from campaigns.segments import compile_rules
 from customers.models import Customer
 
@@ -38,3 +39,27 @@ def segment_sample(
 ) -> list[Customer]:
     """A few matching customers (lowest ids first, so the sample is stable) for the editor."""
     return list(segment_customers(rules=rules, now=now).order_by("pk")[:size])
+
+
+@dataclass(frozen=True)
+class Progress:
+    audience: int  # messages to deliver (holdout excluded)
+    pending: int
+    sending: int
+    sent: int
+    failed: int
+    skipped: int
+    held_out: int
+
+    @property
+    def finished(self) -> bool:
+        return self.audience > 0 and self.sent + self.failed + self.skipped == self.audience
+
+
+def campaign_progress(*, campaign: Campaign) -> Progress:
+    """Counts per status of the campaign's current run, in one query: the campaign page."""
+    counts = Message.objects.filter(campaign=campaign, run=campaign.current_run).aggregate(
+        **{status.value: Count("pk", filter=Q(status=status.value)) for status in MessageStatus}
+    )
+    held_out = counts.pop(MessageStatus.HELD_OUT.value)
+    return Progress(audience=sum(counts.values()), held_out=held_out, **counts)

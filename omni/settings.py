@@ -267,3 +267,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Campaigns (campaigns/) -------------------------------------------------------------------
+# Where links in messages point (unsubscribe, tracking): the public address of this server.
+OMNI_PUBLIC_URL = env_str("OMNI_PUBLIC_URL", "http://127.0.0.1:8000")
+# At most this many marketing messages per customer in this many days, all campaigns together.
+OMNI_CAMPAIGN_FREQUENCY_CAP = (3, 7)
+# Messages per second per channel, shared by the workers through the cache (CACHE_URL).
+OMNI_CAMPAIGN_RATE_LIMITS = {"email": 200, "sms": 50, "push": 200}
+# A message claimed by a worker for longer than this (seconds) is given back by the sweep.
+OMNI_CAMPAIGN_CLAIM_TIMEOUT = 300
+CELERY_BEAT_SCHEDULE["campaigns-sweep-messages"] = {
+    "task": "campaigns.sweep_messages",
+    "schedule": 60.0,
+}

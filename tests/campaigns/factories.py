@@ -76,3 +76,31 @@ def consent(customer: Customer, *channels: str, granted: bool = True) -> None:
 
 
 ALL_CHANNELS = tuple(ContactChannel.values)
+
+
+def make_campaign(*, rules=None, channels=("email",), name="Spring", **spec_fields):
+    """A campaign created through the service, over a segment of `rules` (everyone by default)."""
+    from campaigns import services
+
+    segment = services.segment_create(
+        name=f"{name} segment",
+        rules=rules or {"field": "orders_count", "op": "gte", "value": 0},
+    )
+    variants = spec_fields.pop("variants", None) or (
+        services.VariantSpec(
+            name="A",
+            split_percent=100,
+            contents=tuple(
+                services.ChannelContent(
+                    channel=channel,
+                    subject="Bonjour {{ first_name }}",
+                    body="Hello {{ first_name }}",
+                )
+                for channel in channels
+            ),
+        ),
+    )
+    spec = services.CampaignSpec(
+        name=name, segment=segment, channels=tuple(channels), variants=variants, **spec_fields
+    )
+    return services.campaign_create(spec=spec)

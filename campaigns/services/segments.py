@@ -1,4 +1,4 @@
-"""Every operation that changes campaigns data: one transactional function each."""
+"""Segments: create and change them, rules validated first."""
 
 from __future__ import annotations
 

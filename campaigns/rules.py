@@ -1,0 +1,275 @@
+"""The rules every marketing message obeys, in one place, applied set-based.
+
+At materialisation, `eligible` narrows a campaign's segment for one channel (consent, live and
+not suppressed, frequency cap, suppression of recent buyers of the promoted product and of those
+this run already reached) and `not_before` gives each message the first time quiet hours allow.
+At send time, `send_time_check` looks again (an unsubscribe is honoured at once; a message
+delayed into quiet hours waits again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan
+
+from campaigns.models import CAPPED_STATUSES, Campaign, ChannelMode, Message
+from customers.models import ContactChannel, Customer
+from customers.selectors import marketing_reachable
+from orders.models import OrderLine, OrderStatus
+
+DEFAULT_TIME_ZONE = "Europe/Paris"
+
+
+# --- frequency cap ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    messages: int
+    days: int
+
+
+def frequency_cap() -> FrequencyCap:
+    messages, days = getattr(settings, "OMNI_CAMPAIGN_FREQUENCY_CAP", (3, 7))
+    return FrequencyCap(messages=messages, days=days)
+
+
+def under_cap(*, now: dt.datetime) -> Q:
+    """Customers with fewer marketing messages than the cap in its window (all campaigns)."""
+    cap = frequency_cap()
+    recent = (
+        Message.objects.filter(
+            customer=OuterRef("pk"),
+            status__in=CAPPED_STATUSES,
+            created_at__gt=now - dt.timedelta(days=cap.days),
+        )
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Q(LessThan(Coalesce(Subquery(recent), Value(0)), cap.messages))
+
+
+# --- suppression ------------------------------------------------------------------------------
+
+
+def recent_buyers_of_promoted(*, campaign: Campaign, now: dt.datetime) -> Q:
+    """Customers who bought the promoted product in the campaign's window (any channel)."""
+    if campaign.promoted_product_id is None:
+        return Q(pk__in=[])
+    lines = OrderLine.objects.filter(
+        order__customer=OuterRef("pk"),
+        variant__product_id=campaign.promoted_product_id,
+        order__placed_at__gte=now - dt.timedelta(days=campaign.suppress_buyers_days),
+    ).exclude(order__status=OrderStatus.CANCELLED)
+    return Q(Exists(lines))
+
+
+def already_reached(*, campaign: Campaign, run: str, channel: str | None) -> Q:
+    """Customers this run of the campaign already has a message for (on `channel`, or any)."""
+    messages = Message.objects.filter(customer=OuterRef("pk"), campaign=campaign, run=run)
+    if channel is not None:
+        messages = messages.filter(channel=channel)
+    return Q(Exists(messages))
+
+
+# --- channel choice ---------------------------------------------------------------------------
+
+
+def _reachable(channel: str) -> Q:
+    """Consent granted and an address on `channel`: Q form of customers.selectors' rule."""
+    from customers.models import ConsentState
+
+    granted = Q(
+        Exists(ConsentState.objects.filter(customer=OuterRef("pk"), channel=channel, granted=True))
+    )
+    if channel == ContactChannel.EMAIL:
+        return granted & Q(email__isnull=False)
+    if channel == ContactChannel.SMS:
+        return granted & Q(phone__isnull=False)
+    return granted
+
+
+def chosen_channel(*, campaign: Campaign, channel: str) -> Q:
+    """In "preferred" mode, customers for whom `channel` is the one to use: her preferred
+    channel when the campaign offers it and she consented, else the first consented channel in
+    the campaign's order. In "all" mode, everyone (consent is checked by `eligible`)."""
+    channels = campaign.channel_list
+    if campaign.channel_mode == ChannelMode.ALL:
+        return Q()
+    prefers_this = Q(preferred_channel=channel)
+    prefers_other_usable = Q(pk__in=[])
+    for other in channels:
+        if other != channel:
+            prefers_other_usable |= Q(preferred_channel=other) & _reachable(other)
+    earlier_usable = Q(pk__in=[])
+    for earlier in channels[: channels.index(channel)]:
+        earlier_usable |= _reachable(earlier)
+    return prefers_this | (~prefers_other_usable & ~earlier_usable)
+
+
+def eligible(
+    queryset: QuerySet[Customer], *, campaign: Campaign, channel: str, run: str, now: dt.datetime
+) -> QuerySet[Customer]:
+    """Narrow `queryset` (the segment) to who may get this campaign's message on `channel`."""
+    per_customer = campaign.channel_mode == ChannelMode.PREFERRED
+    return (
+        marketing_reachable(queryset, channel=channel)
+        .filter(chosen_channel(campaign=campaign, channel=channel))
+        .filter(under_cap(now=now))
+        .exclude(recent_buyers_of_promoted(campaign=campaign, now=now))
+        .exclude(
+            already_reached(campaign=campaign, run=run, channel=None if per_customer else channel)
+        )
+    )
+
+
+# --- quiet hours ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Sending is allowed from `start` to `end` local time; optionally never on Sundays and
+    public holidays."""
+
+    start: dt.time
+    end: dt.time
+    closed_sundays_and_holidays: bool = False
+
+
+def _hours(start: str, end: str, closed: bool = False) -> QuietHours:
+    return QuietHours(dt.time.fromisoformat(start), dt.time.fromisoformat(end), closed)
+
+
+# Country presets: France forbids marketing SMS outside 8:00-20:00, on Sundays and holidays.
+PRESETS: dict[str, dict[str, QuietHours | None]] = {
+    "FR": {
+        ContactChannel.EMAIL: None,
+        ContactChannel.SMS: _hours("08:00", "20:00", closed=True),
+        ContactChannel.PUSH: _hours("09:00", "21:00"),
+    },
+}
+DEFAULT_PRESET = "FR"
+
+
+def easter(year: int) -> dt.date:
+    """Easter Sunday (Gregorian calendar, the anonymous algorithm)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    l_ = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 19 * l_) // 433
+    month = (h + l_ - 7 * m + 90) // 25
+    day = (h + l_ - 7 * m + 33 * month + 19) % 32
+    return dt.date(year, month, day)
+
+
+@functools.cache
+def french_holidays(year: int) -> frozenset[dt.date]:
+    """The eleven French public holidays of `year` (metropolitan France)."""
+    sunday = easter(year)
+    fixed = [(1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)]
+    moving = [sunday + dt.timedelta(days=days) for days in (1, 39, 50)]  # Monday, Ascension, Whit
+    return frozenset([dt.date(year, month, day) for month, day in fixed] + moving)
+
+
+HOLIDAYS = {"FR": french_holidays}
+
+
+def time_zone_of(country: str) -> zoneinfo.ZoneInfo:
+    zones = getattr(settings, "OMNI_COUNTRY_TIME_ZONES", {})
+    return zoneinfo.ZoneInfo(zones.get(country, DEFAULT_TIME_ZONE))
+
+
+def configured_countries() -> list[str]:
+    """Countries whose quiet hours or time zone may differ from the default preset."""
+    presets = getattr(settings, "OMNI_CAMPAIGN_QUIET_HOURS", PRESETS)
+    return sorted(set(presets) | set(getattr(settings, "OMNI_COUNTRY_TIME_ZONES", {})))
+
+
+def quiet_hours(*, country: str, channel: str) -> QuietHours | None:
+    presets = getattr(settings, "OMNI_CAMPAIGN_QUIET_HOURS", PRESETS)
+    return presets.get(country, presets[DEFAULT_PRESET]).get(channel)
+
+
+def _day_open(day: dt.date, *, country: str, hours: QuietHours) -> bool:
+    if not hours.closed_sundays_and_holidays:
+        return True
+    holidays = HOLIDAYS.get(country, HOLIDAYS[DEFAULT_PRESET])(day.year)
+    return day.weekday() != 6 and day not in holidays
+
+
+def next_allowed(at: dt.datetime, *, country: str, channel: str) -> dt.datetime:
+    """The first instant at or after `at` when a marketing message on `channel` may reach a
+    customer of `country` (in her time zone)."""
+    hours = quiet_hours(country=country, channel=channel)
+    if hours is None:
+        return at
+    zone = time_zone_of(country)
+    local = at.astimezone(zone)
+    for offset in range(15):  # long weekends and holidays never chain for two weeks
+        day = local.date() + dt.timedelta(days=offset)
+        if not _day_open(day, country=country, hours=hours):
+            continue
+        opens = dt.datetime.combine(day, hours.start, tzinfo=zone)
+        closes = dt.datetime.combine(day, hours.end, tzinfo=zone)
+        if offset == 0 and opens <= local < closes:
+            return at
+        if local < opens:
+            return opens.astimezone(dt.UTC)
+    raise ValueError(f"no sending window within two weeks for {country} {channel}")
+
+
+def not_before(*, channel: str, now: dt.datetime, countries: list[str]) -> Case | Value:
+    """Per customer country, when a message created `now` on `channel` may go: an expression."""
+    whens = [
+        When(country=country, then=Value(next_allowed(now, country=country, channel=channel)))
+        for country in countries
+        if country != DEFAULT_PRESET
+    ]
+    default = Value(next_allowed(now, country=DEFAULT_PRESET, channel=channel))
+    if not whens:
+        return default
+    return Case(*whens, default=default, output_field=DateTimeField())
+
+
+# --- send time --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendDecision:
+    send: bool
+    skip_reason: str = ""
+    wait_until: dt.datetime | None = None
+
+
+def send_time_check(*, customer: Customer, channel: str, now: dt.datetime) -> SendDecision:
+    """Look again just before sending: consent (unsubscribes count at once) and quiet hours."""
+    still_reachable = marketing_reachable(Customer.objects.filter(pk=customer.pk), channel=channel)
+    if not still_reachable.exists():
+        return SendDecision(send=False, skip_reason="no_consent")
+    allowed = next_allowed(now, country=customer.country, channel=channel)
+    if allowed > now:
+        return SendDecision(send=False, wait_until=allowed)
+    return SendDecision(send=True)

@@ -1,0 +1,121 @@
+"""Materialisation: a campaign's audience becomes Message rows, in the database, in one
+INSERT ... SELECT per channel, so no customer is ever loaded into Python memory."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.db.models import Case, CharField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Concat, Mod
+
+from campaigns import rules
+from campaigns.models import Campaign, Message, MessageStatus
+from campaigns.selectors import segment_members
+
+# Two independent multiplicative hashes of the customer id: holdout and variant buckets 0-99.
+HOLDOUT_HASH, VARIANT_HASH = 2_654_435_761, 40_503
+PREFIX = "message_"
+
+
+def _bucket(multiplier: int, campaign: Campaign) -> Mod:
+    return Mod(F("pk") * Value(multiplier) + Value(campaign.pk), Value(100))
+
+
+def _variant_case(campaign: Campaign) -> Case:
+    whens, upper = [], 0
+    for variant in campaign.variants.order_by("name"):
+        upper += variant.split_percent
+        whens.append(When(variant_bucket__lt=upper, then=Value(variant.pk)))
+    return Case(*whens, default=Value(None), output_field=IntegerField())
+
+
+def _insert(queryset: QuerySet, columns: dict) -> int:
+    """INSERT INTO message (columns) SELECT ... ON CONFLICT (idempotency_key) DO NOTHING."""
+    # Prefixed aliases: Customer has columns of the same names (created_at...).
+    aliased = {f"{PREFIX}{name}": expression for name, expression in columns.items()}
+    selected = queryset.order_by().annotate(**aliased).values(*aliased)
+    compiler = selected.query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    # The SELECT's column order, read from the compiler rather than assumed.
+    names = [alias.removeprefix(PREFIX) for _expression, _sql, alias in compiler.select]
+    column_list = ", ".join(connection.ops.quote_name(name) for name in names)
+    table = connection.ops.quote_name(Message._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({column_list}) {sql} ON CONFLICT (idempotency_key) DO NOTHING",
+            params,
+        )
+        return cursor.rowcount
+
+
+def _key(campaign: Campaign, run: str, variant, channel: str) -> Concat:
+    text = CharField()
+    return Concat(
+        Value(f"c{campaign.pk}-{run}-v"),
+        Cast(variant, text),
+        Value("-u"),
+        Cast(F("pk"), text),
+        Value(f"-{channel or 'holdout'}"),
+        output_field=text,
+    )
+
+
+def _common(campaign: Campaign, run: str, now: dt.datetime) -> dict:
+    return {
+        "campaign_id": Value(campaign.pk),
+        "customer_id": F("pk"),
+        "run": Value(run),
+        "created_at": Value(now),
+        "attempts": Value(0),
+        "skip_reason": Value(""),
+        "last_error": Value(""),
+        "recipient": Value(""),
+        "provider_id": Value(""),
+    }
+
+
+def materialise(*, campaign: Campaign, run: str, now: dt.datetime) -> tuple[int, int]:
+    """Insert the run's messages (and holdout rows); return (messages, held out) inserted."""
+    members = segment_members(segment=campaign.segment, now=now).alias(
+        holdout_bucket=_bucket(HOLDOUT_HASH, campaign),
+        variant_bucket=_bucket(VARIANT_HASH, campaign),
+    )
+    per_channel = {
+        channel: rules.eligible(members, campaign=campaign, channel=channel, run=run, now=now)
+        for channel in campaign.channel_list
+    }
+    held_out = 0
+    if campaign.holdout_percent:
+        reachable = Q(pk__in=[])
+        for queryset in per_channel.values():
+            reachable |= Q(pk__in=queryset.values("pk"))
+        holdout = members.filter(reachable, holdout_bucket__lt=campaign.holdout_percent)
+        held_out = _insert(
+            holdout,
+            {
+                **_common(campaign, run, now),
+                "variant_id": Value(None, output_field=IntegerField()),
+                "channel": Value(""),
+                "status": Value(MessageStatus.HELD_OUT.value),
+                "not_before": Value(now),
+                "idempotency_key": _key(campaign, run, Value("x"), ""),
+            },
+        )
+    countries = rules.configured_countries()
+    inserted = 0
+    for channel, queryset in per_channel.items():
+        audience = queryset.filter(holdout_bucket__gte=campaign.holdout_percent)
+        variant = _variant_case(campaign)
+        inserted += _insert(
+            audience,
+            {
+                **_common(campaign, run, now),
+                "variant_id": variant,
+                "channel": Value(channel),
+                "status": Value(MessageStatus.PENDING.value),
+                "not_before": rules.not_before(channel=channel, now=now, countries=countries),
+                "idempotency_key": _key(campaign, run, variant, channel),
+            },
+        )
+    return inserted, held_out

@@ -1,0 +1,44 @@
+"""Campaigns tasks: ids in, one service call, idempotent (delivery is at least once)."""
+
+from __future__ import annotations
+
+import math
+
+from celery import shared_task
+from django.utils import timezone
+
+from campaigns import services
+from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+
+
+@shared_task(name="campaigns.launch_campaign")
+def launch_campaign(campaign_id: int) -> None:
+    """Launch a scheduled campaign (beat's clocked or crontab schedule calls this)."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    services.campaign_launch(campaign=campaign)
+
+
+@shared_task(name="campaigns.dispatch_campaign")
+def dispatch_campaign(campaign_id: int) -> None:
+    """Queue enough batch tasks for the campaign's due messages (extra tasks find nothing)."""
+    due = Message.objects.filter(
+        campaign_id=campaign_id, status=MessageStatus.PENDING, not_before__lte=timezone.now()
+    ).count()
+    for _batch in range(math.ceil(due / services.BATCH_SIZE)):
+        send_batch.delay(campaign_id=campaign_id)
+
+
+@shared_task(name="campaigns.send_batch")
+def send_batch(campaign_id: int) -> None:
+    """Send one batch of due messages of a campaign."""
+    services.messages_send_batch(campaign_id=campaign_id)
+
+
+@shared_task(name="campaigns.sweep_messages")
+def sweep_messages() -> None:
+    """Every minute: give back stale claims, then dispatch campaigns with due messages."""
+    services.messages_requeue_stale()
+    sending = Campaign.objects.filter(status=CampaignStatus.SENDING).values_list("pk", flat=True)
+    for campaign_id in list(sending):
+        if not services.campaign_finish_if_done(campaign_id=campaign_id):
+            dispatch_campaign.delay(campaign_id=campaign_id)
