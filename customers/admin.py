@@ -11,23 +11,31 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers import selectors, services
-from customers.forms import EraseForm, MergeForm
+from customers import contacts, loyalty, selectors, services
+from customers.forms import EraseForm, LoyaltyAdjustForm, MergeForm
 from customers.models import (
     ConsentEvent,
     ConsentState,
+    Contact,
+    Conversation,
     Customer,
     CustomerMerge,
     ErasedIdentity,
+    LoyaltyAccount,
+    LoyaltyMovement,
     PrivacyRequest,
+    SurveyAnswer,
 )
 from omni import roles
 from omni.exceptions import DomainError
@@ -210,3 +218,127 @@ class PrivacyRequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
 @admin.register(ErasedIdentity)
 class ErasedIdentityAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["kind", "digest", "created_at"]
+
+
+# --- Loyalty ------------------------------------------------------------------------------------
+class LoyaltyMovementInline(ReadOnlyMixin, admin.TabularInline):
+    model = LoyaltyMovement
+    fields = [
+        "created_at",
+        "kind",
+        "points",
+        "amount",
+        "shortfall",
+        "reference",
+        "channel",
+        "reason",
+        "performed_by",
+    ]
+    readonly_fields = fields
+    extra = 0
+    ordering = ["-created_at", "-pk"]
+    verbose_name_plural = gettext_lazy("ledger")
+
+
+@admin.register(LoyaltyAccount)
+class LoyaltyAccountAdmin(ServiceAgentViewMixin, ReadOnlyMixin, admin.ModelAdmin):
+    """Balances are owned by the loyalty services; agents adjust them through `loyalty_adjust`."""
+
+    list_display = ["customer", "balance", "updated_at"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__last_name", "customer__email", "customer__card_number"]
+    readonly_fields = ["customer", "balance", "summary", "adjust_link", "created_at", "updated_at"]
+    inlines = [LoyaltyMovementInline]
+
+    def has_adjust_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.adjust_loyalty_points") or request.user.has_perm(
+            roles.SERVICE_SCREENS
+        )
+
+    @admin.display(description=gettext_lazy("tier"))
+    def summary(self, account: LoyaltyAccount) -> str:
+        summary = loyalty.loyalty_summary(customer=account.customer)
+        return _("%(tier)s (%(spend)s € over 12 months)") % {
+            "tier": summary.tier.label,
+            "spend": summary.spend_12_months,
+        }
+
+    @admin.display(description=gettext_lazy("adjust"))
+    def adjust_link(self, account: LoyaltyAccount) -> str:
+        url = reverse("admin:customers_loyaltyaccount_adjust", args=[account.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Adjust points"))
+
+    def get_urls(self):
+        adjust = path(
+            "<int:pk>/adjust/",
+            self.admin_site.admin_view(self.adjust_view),
+            name="customers_loyaltyaccount_adjust",
+        )
+        return [adjust, *super().get_urls()]
+
+    def adjust_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_adjust_permission(request):
+            raise PermissionDenied
+        account = get_object_or_404(LoyaltyAccount.objects.select_related("customer"), pk=pk)
+        form = LoyaltyAdjustForm(request.POST or None)
+        if form.is_valid():
+            try:
+                loyalty.loyalty_adjust(
+                    customer=account.customer,
+                    points=form.cleaned_data["points"],
+                    reason=form.cleaned_data["reason"],
+                    performed_by=request.user,
+                )
+            except DomainError as exc:
+                form.add_error("points", exc.detail)
+            else:
+                self.message_user(request, _("Points adjusted."), messages.SUCCESS)
+                return redirect("admin:customers_loyaltyaccount_change", account.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "account": account,
+            "form": form,
+            "title": _("Adjust points"),
+        }
+        return TemplateResponse(request, "customers/admin/loyalty_adjust.html", context)
+
+
+# --- Service contacts and satisfaction ----------------------------------------------------------
+class ContactInline(ReadOnlyMixin, admin.TabularInline):
+    model = Contact
+    fields = ["at", "channel", "direction", "reason", "outcome", "notes", "agent", "store"]
+    readonly_fields = fields
+    extra = 0
+    ordering = ["at", "pk"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ServiceAgentViewMixin, ReadOnlyMixin, admin.ModelAdmin):
+    """Contacts are logged from the customer's page (the same `contact_log` service)."""
+
+    list_display = ["__str__", "customer", "subject", "status", "opened_at", "closed_at"]
+    list_filter = ["status", "reason"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__last_name", "customer__email", "subject"]
+    readonly_fields = [f.name for f in Conversation._meta.concrete_fields]
+    inlines = [ContactInline]
+    actions = ["close_action"]
+
+    def has_close_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(roles.SERVICE_SCREENS)
+
+    @admin.action(description=gettext_lazy("Close the conversations"), permissions=["close"])
+    def close_action(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for conversation in queryset.order_by("pk"):
+            contacts.conversation_close(conversation=conversation, performed_by=request.user)
+        self.message_user(request, _("Conversations closed."), messages.SUCCESS)
+
+
+@admin.register(SurveyAnswer)
+class SurveyAnswerAdmin(ServiceAgentViewMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["answered_at", "order_number", "customer", "store", "channel", "score"]
+    list_filter = ["score", "channel", "store"]
+    list_select_related = ["customer", "store"]
+    search_fields = ["order_number"]
+    readonly_fields = [f.name for f in SurveyAnswer._meta.concrete_fields]

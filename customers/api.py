@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers import services
+from customers import loyalty, services
 from customers.auth import (
     CustomerTokenAuthentication,
     IsCustomer,
@@ -32,6 +32,8 @@ from customers.models import (
     ContactChannel,
     Customer,
     Gender,
+    LoyaltyMovementKind,
+    LoyaltyTier,
     OptInLevel,
 )
 from inventory.models import Location, LocationKind
@@ -222,10 +224,50 @@ class MeConsentsApi(CustomerApi):
         return Response(ConsentOutput(consents_of(customer), many=True).data)
 
 
+class LoyaltyMovementOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=LoyaltyMovementKind.choices)
+    points = serializers.IntegerField()
+    reference = serializers.CharField(help_text=_("The order number, for a purchase or return."))
+    channel = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MeLoyaltyApi(CustomerApi):
+    """The signed-in customer's points, tier and latest movements, from every channel."""
+
+    class OutputSerializer(serializers.Serializer):
+        balance = serializers.IntegerField()
+        balance_value = serializers.DecimalField(
+            max_digits=12, decimal_places=2, help_text=_("What the points are worth, in euros.")
+        )
+        tier = serializers.ChoiceField(choices=LoyaltyTier.choices)
+        spend_12_months = serializers.DecimalField(max_digits=12, decimal_places=2)
+        # A plain string (one of the tier values): a second ChoiceField would name the enum twice.
+        next_tier = serializers.CharField(
+            allow_null=True, help_text=_("The tier above, null at the top.")
+        )
+        points_to_next_tier = serializers.IntegerField()
+        spend_to_next_tier = serializers.DecimalField(max_digits=12, decimal_places=2)
+        movements = LoyaltyMovementOutput(many=True)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        customer = request_customer(request)
+        summary = loyalty.loyalty_summary(customer=customer)
+        recent = loyalty.loyalty_movements(customer=customer)[: loyalty.RECENT_MOVEMENTS]
+        output = {
+            **summary._asdict(),
+            "balance_value": loyalty.loyalty_points_value(summary.balance),
+            "movements": list(recent),
+        }
+        return Response(self.OutputSerializer(output).data)
+
+
 # Mounted under /api/v1/ by omni/urls.py; names listed in API_ROOT appear in the API root.
 urlpatterns: list = [
     path("auth/customer-token/", CustomerTokenApi.as_view(), name="customer-token"),
     path("me/", MeApi.as_view(), name="me"),
     path("me/consents/", MeConsentsApi.as_view(), name="me-consents"),
+    path("me/loyalty/", MeLoyaltyApi.as_view(), name="me-loyalty"),
 ]
-API_ROOT: dict[str, str] = {"me": "me", "me-consents": "me-consents"}
+API_ROOT: dict[str, str] = {"me": "me", "me-consents": "me-consents", "me-loyalty": "me-loyalty"}

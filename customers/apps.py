@@ -8,7 +8,17 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         # The consent state table is one row per customer and channel: merged by rule, not moved.
+        from customers.contacts import erase_contact_notes
+        from customers.erasure import register_erase_hook
+        from customers.loyalty import merge_loyalty_accounts
         from customers.merge import register_merge_hook
+        from customers.satisfaction import erase_survey_comments
         from customers.services.merging import merge_consent_states
 
         register_merge_hook(merge_consent_states)
+        # One loyalty account per customer: two are combined, not both kept. Contacts and
+        # survey answers move generically; their free text is personal data, blanked on erasure
+        # (the loyalty ledger is accounting and stays).
+        register_merge_hook(merge_loyalty_accounts)
+        register_erase_hook(erase_contact_notes)
+        register_erase_hook(erase_survey_comments)

@@ -325,3 +325,53 @@ class ErasedIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.digest[:12]}…"
+
+
+# Loyalty and customer service live in their own modules to keep this one readable; imported
+# here so that Django (and `from customers.models import ...`) finds them.
+from customers.models_loyalty import (  # noqa: E402
+    LoyaltyAccount,
+    LoyaltyMovement,
+    LoyaltyMovementKind,
+    LoyaltyTier,
+)
+from customers.models_service import (  # noqa: E402
+    Contact,
+    ContactDirection,
+    ContactOutcome,
+    ContactReason,
+    Conversation,
+    ConversationStatus,
+    ServiceChannel,
+    SurveyAnswer,
+)
+
+__all__ = [
+    "Channel",
+    "ConsentAction",
+    "ConsentEvent",
+    "ConsentState",
+    "Contact",
+    "ContactChannel",
+    "ContactDirection",
+    "ContactOutcome",
+    "ContactReason",
+    "Conversation",
+    "ConversationStatus",
+    "Customer",
+    "CustomerMerge",
+    "CustomerQuerySet",
+    "DoNotContactReason",
+    "ErasedIdentity",
+    "Gender",
+    "IdentityKind",
+    "LoyaltyAccount",
+    "LoyaltyMovement",
+    "LoyaltyMovementKind",
+    "LoyaltyTier",
+    "OptInLevel",
+    "PrivacyAction",
+    "PrivacyRequest",
+    "ServiceChannel",
+    "SurveyAnswer",
+]

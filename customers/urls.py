@@ -10,6 +10,13 @@ app_name = "customers"
 urlpatterns: list = [
     path("customers/", views.CustomerSearchView.as_view(), name="search"),
     path("customers/<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
+    path(
+        "service/customers/<int:pk>/contacts/new/",
+        views.ContactLogView.as_view(),
+        name="contact-log",
+    ),
+    path("service/contacts/report/", views.ContactReportView.as_view(), name="contact-report"),
     # For customers, from a message: no login, the signed token is the credential.
     path("unsubscribe/<str:token>/", views.UnsubscribeView.as_view(), name="unsubscribe"),
+    path("survey/<str:token>/", views.SurveyView.as_view(), name="survey"),
 ]

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import messages
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from django.views.generic import DetailView, TemplateView
+from django.views.generic import DetailView, FormView, TemplateView
 
-from customers import selectors, services
-from customers.forms import CustomerSearchForm
+from customers import contacts, loyalty, satisfaction, selectors, services
+from customers.forms import ContactLogForm, ContactReportForm, CustomerSearchForm, SurveyForm
 from customers.links import read_unsubscribe_token
 from customers.models import (
     Channel,
@@ -23,10 +29,12 @@ from customers.models import (
     DoNotContactReason,
 )
 from omni import roles
+from omni.exceptions import DomainError
 from omni.views import StaffScreenMixin
 
 CUSTOMER_SCREENS = (roles.STORE_SCREENS, roles.SERVICE_SCREENS)
 HISTORY_SHOWN = 20
+CONTACTS_SHOWN = 20
 
 
 class CustomerScreenMixin(StaffScreenMixin):
@@ -71,6 +79,8 @@ class CustomerDetailView(CustomerScreenMixin, DetailView):
         context["marketing_channels"] = selectors.reachable_channels(
             customer=customer, purpose=selectors.MessagePurpose.MARKETING
         )
+        context["loyalty"] = loyalty.loyalty_summary(customer=customer)
+        context["contacts"] = list(contacts.customer_contacts(customer=customer)[:CONTACTS_SHOWN])
         return context
 
 
@@ -119,3 +129,112 @@ class UnsubscribeView(View):
             self.template_name,
             {"done": True, "channel": ContactChannel(link.channel).label},
         )
+
+
+# --- Service contacts ----------------------------------------------------------------------------
+class ServiceScreenMixin(StaffScreenMixin):
+    permission_required = roles.SERVICE_SCREENS
+
+
+class ContactLogView(ServiceScreenMixin, FormView):
+    """Log a chat, a call, an email or a visit from the customer's page, through contact_log."""
+
+    template_name = "customers/contact_form.html"
+    form_class = ContactLogForm
+
+    @cached_property
+    def customer(self) -> Customer:
+        # Read after the permission check (not in dispatch): no 404 probing before the login.
+        return get_object_or_404(Customer.objects.live(), pk=self.kwargs["pk"])
+
+    def get_form_kwargs(self):
+        conversations = contacts.open_conversations(customer=self.customer)
+        return {**super().get_form_kwargs(), "conversations": conversations}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(customer=self.customer, **kwargs)
+
+    def form_valid(self, form: ContactLogForm) -> HttpResponse:
+        try:
+            contacts.contact_log(
+                customer=self.customer, agent=self.request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        except DomainError as exc:
+            form.add_error(None, exc.detail)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Contact logged."))
+        return redirect("customers:detail", pk=self.customer.pk)
+
+
+class ContactReportView(ServiceScreenMixin, TemplateView):
+    """Contacts by reason and channel over a period: where the recurring problems are."""
+
+    template_name = "customers/contact_report.html"
+    default_days = 30
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        today = timezone.localdate()
+        initial = {"since": today - timedelta(days=self.default_days - 1), "until": today}
+        form = ContactReportForm(self.request.GET or initial)
+        rows = []
+        if form.is_valid():
+            since, until = form.cleaned_data["since"], form.cleaned_data["until"]
+            rows = contacts.contacts_report(
+                since=_start_of(since), until=_start_of(until + timedelta(days=1))
+            )
+        context.update(form=form, rows=rows, total=sum(row.count for row in rows))
+        return context
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+# --- Satisfaction survey (customers, no login) ----------------------------------------------------
+class SurveyView(View):
+    """GET shows the 1-5 choice; POST records the answer once. The signed token is the only
+    credential: a forged or expired one answers 400, an answered survey 409, nothing written."""
+
+    template_name = "customers/survey.html"
+
+    def _read(self, request: HttpRequest, token: str):
+        try:
+            link = satisfaction.read_survey_token(token)
+        except signing.SignatureExpired:
+            message = _("This survey link has expired. Thank you all the same!")
+        except signing.BadSignature:
+            message = _("This survey link is not valid. Check that it was copied whole.")
+        else:
+            if satisfaction.survey_answered(link=link):
+                return None, self._answered(request)
+            return link, None
+        return None, render(request, self.template_name, {"error": message}, status=400)
+
+    def _answered(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, {"already": True}, status=409)
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        link, refused = self._read(request, token)
+        if refused:
+            return refused
+        return render(request, self.template_name, {"form": SurveyForm(), "link": link})
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        link, refused = self._read(request, token)
+        if refused:
+            return refused
+        form = SurveyForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form, "link": link}, status=400)
+        try:
+            satisfaction.survey_answer_record(link=link, **form.cleaned_data)
+        except satisfaction.SurveyAlreadyAnswered:
+            return self._answered(request)
+        except ValidationError as exc:
+            context = {"error": " ".join(exc.messages)}
+            return render(request, self.template_name, context, status=400)
+        return render(request, self.template_name, {"done": True})

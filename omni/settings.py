@@ -171,6 +171,16 @@ if OMNI_MESSAGING_FILE:
 # Click-and-collect: days a ready order waits at the store before it expires.
 OMNI_PICKUP_DAYS = int(env_str("OMNI_PICKUP_DAYS", "7"))
 
+# --- Loyalty and satisfaction (customers/loyalty, customers/satisfaction) ----------------------
+# One rule set for every channel. Amounts are euros; read as Decimal(str(value)).
+OMNI_LOYALTY_POINTS_PER_EURO = env_str("OMNI_LOYALTY_POINTS_PER_EURO", "1")
+OMNI_LOYALTY_POINT_VALUE = env_str("OMNI_LOYALTY_POINT_VALUE", "0.05")  # 100 points = 5 euros
+# Tier by spend over the last 12 months: the highest threshold reached.
+OMNI_LOYALTY_TIERS = {"bronze": "0", "silver": "300", "gold": "1000"}
+# Seconds a post-purchase survey link stays valid (30 days).
+OMNI_SURVEY_LINK_MAX_AGE = env_int("OMNI_SURVEY_LINK_MAX_AGE", 30 * 86_400)
+# Survey links are prefixed with OMNI_PUBLIC_URL (set in the campaigns block below).
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.split("://", 1)[0] not in {"filesystem", "redis", "rediss", "amqp", "amqps"}:

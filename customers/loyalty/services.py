@@ -1,0 +1,265 @@
+"""Every change of a loyalty balance: locked, ledgered, all or nothing.
+
+Each service locks the customer's account row (`SELECT ... FOR UPDATE`), checks under the lock,
+writes the movement and the new balance in one transaction; the CHECK on the balance is the
+backstop. Earning, spending and giving back spent points are idempotent per (kind, reference):
+a replay (a task delivered twice, a retried checkout) returns the first movement and writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
+
+from customers.exceptions import CustomerNotLive
+from customers.loyalty.exceptions import InsufficientPoints, LoyaltyReferenceUsed
+from customers.loyalty.rules import points_for
+from customers.models import Customer
+from customers.models_loyalty import LoyaltyAccount, LoyaltyMovement, LoyaltyMovementKind
+
+Kind = LoyaltyMovementKind
+
+
+def _locked_account(customer: Customer, *, create: bool = True) -> LoyaltyAccount | None:
+    """The customer's account, locked until the end of the transaction; created if asked."""
+    accounts = LoyaltyAccount.objects.select_for_update()
+    if not create:
+        return accounts.filter(customer_id=customer.pk).first()
+    account, _created = accounts.get_or_create(customer_id=customer.pk)
+    return account
+
+
+def _replay(*, account: LoyaltyAccount, kind: str, reference: str) -> LoyaltyMovement | None:
+    """The movement already recorded for (kind, reference), if any."""
+    found = LoyaltyMovement.objects.filter(kind=kind, reference=reference, key="").first()
+    if found is not None and found.account_id != account.pk:
+        raise LoyaltyReferenceUsed(reference=reference)
+    return found
+
+
+def _record(*, account: LoyaltyAccount, points: int, **fields) -> LoyaltyMovement:
+    account.balance += points
+    account.save(update_fields=["balance", "updated_at"])
+    return LoyaltyMovement.objects.create(account=account, points=points, **fields)
+
+
+def _require_live(customer: Customer) -> None:
+    if not customer.is_live:
+        raise CustomerNotLive()
+
+
+def _require_reference(reference: str) -> None:
+    if not reference.strip():
+        raise ValidationError({"reference": _("Give the reference (the order number).")})
+
+
+def loyalty_earn(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    reference: str,
+    channel: str,
+    performed_by: AbstractBaseUser | None = None,
+) -> LoyaltyMovement:
+    """Credit the points a purchase of `amount` euros earns, whatever its channel.
+
+    Raises:
+        CustomerNotLive: the profile was merged or erased.
+        LoyaltyReferenceUsed: this reference already earned points for another customer.
+        ValidationError: a negative amount or no reference.
+    """
+    _require_live(customer)
+    _require_reference(reference)
+    if amount < 0:
+        raise ValidationError({"amount": _("A purchase amount cannot be negative.")})
+    with transaction.atomic():
+        account = _locked_account(customer)
+        replay = _replay(account=account, kind=Kind.EARN, reference=reference)
+        if replay is not None:
+            return replay
+        return _record(
+            account=account,
+            kind=Kind.EARN,
+            points=points_for(amount),
+            amount=amount,
+            reference=reference,
+            channel=channel,
+            performed_by=performed_by,
+        )
+
+
+def loyalty_spend(
+    *,
+    customer: Customer,
+    points: int,
+    reference: str,
+    channel: str,
+    performed_by: AbstractBaseUser | None = None,
+) -> LoyaltyMovement:
+    """Debit `points` used to pay for `reference` (loyalty_points_value gives their euros).
+
+    Raises:
+        InsufficientPoints: the balance is lower than `points`; nothing is written.
+        CustomerNotLive: the profile was merged or erased.
+        LoyaltyReferenceUsed: points were already spent on this reference by another customer.
+        ValidationError: points not positive or no reference.
+    """
+    _require_live(customer)
+    _require_reference(reference)
+    if points <= 0:
+        raise ValidationError({"points": _("Spend at least one point.")})
+    with transaction.atomic():
+        account = _locked_account(customer)
+        replay = _replay(account=account, kind=Kind.SPEND, reference=reference)
+        if replay is not None:
+            return replay
+        if account.balance < points:
+            raise InsufficientPoints(balance=account.balance, requested=points)
+        return _record(
+            account=account,
+            kind=Kind.SPEND,
+            points=-points,
+            reference=reference,
+            channel=channel,
+            performed_by=performed_by,
+        )
+
+
+def loyalty_reverse(
+    *,
+    customer: Customer,
+    reference: str,
+    amount_returned: Decimal,
+    total: Decimal,
+    performed_by: AbstractBaseUser | None = None,
+    return_reference: str = "",
+    channel: str = "",
+) -> LoyaltyMovement | None:
+    """Take back, pro rata, the points `reference` earned, for goods worth `amount_returned`.
+
+    Several partial returns add up: the points taken back in all are those earned times the
+    share of `total` returned so far (rounded down, so a full return takes them all). If the
+    balance is too low, it goes to zero and the points missing are recorded as `shortfall`.
+    Give `return_reference` (the return's own reference) to make a replay do nothing. Returns
+    None when the reference earned nothing (no movement is written).
+
+    Raises:
+        ValidationError: total not positive, or amount_returned negative.
+    """
+    if total <= 0 or amount_returned < 0:
+        raise ValidationError(_("The total must be positive and the amount returned not negative."))
+    with transaction.atomic():
+        account = _locked_account(customer, create=False)
+        earn = account and account.movements.filter(kind=Kind.EARN, reference=reference).first()
+        if earn is None:
+            return None
+        key = return_reference or f"auto-{uuid.uuid4().hex}"
+        replay = account.movements.filter(
+            kind=Kind.REVERSE_EARN, reference=reference, key=key
+        ).first()
+        if replay is not None:
+            return replay
+        before = account.movements.filter(kind=Kind.REVERSE_EARN, reference=reference).aggregate(
+            returned=Sum("amount", default=Decimal(0)),
+            points=Sum("points", default=0),
+            shortfall=Sum("shortfall", default=0),
+        )
+        returned = min(total, -before["returned"] + amount_returned)
+        due_in_all = math.floor(Decimal(earn.points) * returned / total)
+        due = max(due_in_all - (-before["points"] + before["shortfall"]), 0)
+        taken = min(due, account.balance)
+        return _record(
+            account=account,
+            kind=Kind.REVERSE_EARN,
+            points=-taken,
+            shortfall=due - taken,
+            amount=-(returned + before["returned"]),  # only this return's share, negative
+            reference=reference,
+            key=key,
+            channel=channel or earn.channel,
+            performed_by=performed_by,
+        )
+
+
+def loyalty_spend_reverse(
+    *,
+    customer: Customer,
+    reference: str,
+    channel: str = "",
+    performed_by: AbstractBaseUser | None = None,
+) -> LoyaltyMovement | None:
+    """Give back the points spent on `reference` (an order cancelled); None if none were spent."""
+    with transaction.atomic():
+        account = _locked_account(customer, create=False)
+        spend = account and account.movements.filter(kind=Kind.SPEND, reference=reference).first()
+        if spend is None:
+            return None
+        replay = _replay(account=account, kind=Kind.REVERSE_SPEND, reference=reference)
+        if replay is not None:
+            return replay
+        return _record(
+            account=account,
+            kind=Kind.REVERSE_SPEND,
+            points=-spend.points,
+            reference=reference,
+            channel=channel or spend.channel,
+            performed_by=performed_by,
+        )
+
+
+def loyalty_adjust(
+    *, customer: Customer, points: int, reason: str, performed_by: AbstractBaseUser | None
+) -> LoyaltyMovement:
+    """Add (or remove, when negative) points by hand, saying why: a goodwill gesture, a fix.
+
+    Raises:
+        InsufficientPoints: removing more than the balance; nothing is written.
+        ValidationError: no reason, or zero points.
+    """
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the points are adjusted.")})
+    if points == 0:
+        raise ValidationError({"points": _("Adjust by at least one point.")})
+    with transaction.atomic():
+        account = _locked_account(customer)
+        if account.balance + points < 0:
+            raise InsufficientPoints(balance=account.balance, requested=-points)
+        return _record(
+            account=account,
+            kind=Kind.ADJUST,
+            points=points,
+            reason=reason.strip(),
+            key=uuid.uuid4().hex,
+            performed_by=performed_by,
+        )
+
+
+def merge_loyalty_accounts(
+    *, winner: Customer, loser: Customer, performed_by: AbstractBaseUser | None
+) -> None:
+    """Move the loser's movements and points into the winner's account (a merge hook).
+
+    With one account only, the generic merge moves it as it is; with two, the loser's ledger is
+    re-pointed to the winner's account (history and idempotency keys kept) and its empty
+    account is removed, so the winner's balance stays the sum of its movements.
+    """
+    accounts = list(
+        LoyaltyAccount.objects.select_for_update()
+        .filter(Q(customer=winner) | Q(customer=loser))
+        .order_by("pk")  # pk order: no deadlock
+    )
+    if len(accounts) < 2:
+        return
+    mine, theirs = sorted(accounts, key=lambda account: account.customer_id != winner.pk)
+    theirs.movements.update(account=mine)
+    mine.balance += theirs.balance
+    mine.save(update_fields=["balance", "updated_at"])
+    theirs.delete()
