@@ -25,7 +25,7 @@ makemessages: $(STAMP) ## Extract strings into locale/fr/LC_MESSAGES/django.po
 	$(PY) manage.py makemessages -l fr --ignore '.venv' --ignore 'var' --no-obsolete
 
 run: install messages ## Migrate, seed demo data and run web + worker + beat (SQLite, no server)
-	@mkdir -p var/celery/queue var/celery/processed
+	@mkdir -p var/celery/queue var/celery/processed var/celery/control
 	$(PY) manage.py migrate --no-input -v 0
 	$(PY) manage.py seed_demo
 	$(PY) manage.py run_all

@@ -194,6 +194,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        # Broadcasts (worker pings, remote control) go here, not into the working directory.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
@@ -212,6 +214,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Order notifications whose task was lost, or whose worker died mid-send, are sent again.
     "orders-sweep-notifications": {"task": "orders.sweep_notifications", "schedule": 60.0},
+    # Ready pickups past their deadline give their stock back within five minutes.
+    "orders-expire-overdue-pickups": {"task": "orders.expire_overdue_pickups", "schedule": 300.0},
+    # A reminder the day before a pickup expires (the reminder window is a day wide).
+    "orders-send-pickup-reminders": {"task": "orders.send_pickup_reminders", "schedule": 900.0},
 }
 
 # --- API --------------------------------------------------------------------------------------
@@ -223,10 +229,6 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Ready pickups past their deadline give their stock back within five minutes.
-    "orders-expire-overdue-pickups": {"task": "orders.expire_overdue_pickups", "schedule": 300.0},
-    # A reminder the day before a pickup expires (the reminder window is a day wide).
-    "orders-send-pickup-reminders": {"task": "orders.send_pickup_reminders", "schedule": 900.0},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "omni.api.Pagination",
     "PAGE_SIZE": 50,

@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, bind: str, workers: int, **options):
         bin_dir = os.path.dirname(sys.executable)
-        for folder in ("queue", "processed"):
+        for folder in ("queue", "processed", "control"):
             (settings.VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
         commands = {
             "web": [
