@@ -7,9 +7,13 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders and carts")
 
     def ready(self) -> None:
+        from customers.erasure import register_erase_hook
         from customers.merge import register_merge_hook
         from orders.cart.merge import cart_merge_customers
+        from orders.privacy import orders_erase_personal_data
 
         # Two profiles merged: their open carts become one before the loser's rows move over,
         # so the one-open-cart-per-customer constraint holds.
         register_merge_hook(cart_merge_customers)
+        # An erased customer's orders stay for accounting, without her delivery addresses.
+        register_erase_hook(orders_erase_personal_data)

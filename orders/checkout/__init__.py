@@ -7,6 +7,7 @@ from orders.checkout.types import (
     PaymentInfo,
     PickupChoice,
     PickupOption,
+    ShippingAddress,
     StoreSaleChoice,
 )
 
@@ -15,6 +16,7 @@ __all__ = [
     "PaymentInfo",
     "PickupChoice",
     "PickupOption",
+    "ShippingAddress",
     "StoreSaleChoice",
     "customer_order",
     "customer_orders",

@@ -16,7 +16,7 @@ import json
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -37,7 +37,7 @@ from orders.checkout.exceptions import (
 )
 from orders.checkout.selectors import customer_order, customer_orders, pickup_options
 from orders.checkout.services import order_checkout
-from orders.checkout.types import DeliveryChoice, PaymentInfo, PickupChoice
+from orders.checkout.types import DeliveryChoice, PaymentInfo, PickupChoice, ShippingAddress
 from orders.models import CheckoutRequest, Order, PaymentStatus
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -111,6 +111,16 @@ class ReturnOutput(serializers.Serializer):
     lines = ReturnLineOutput(many=True)
 
 
+class AddressInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, default="")
+    postal_code = serializers.RegexField(r"^[0-9A-Za-z -]{3,10}$", max_length=10)
+    city = serializers.CharField(max_length=100)
+    country = serializers.RegexField(r"^[A-Z]{2}$", required=False, default="FR")
+    phone = serializers.CharField(max_length=16, required=False, default="")
+
+
 class OrderSummaryOutput(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.CharField()
@@ -126,10 +136,18 @@ class OrderOutput(OrderSummaryOutput):
 
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
     shipping_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping_address = serializers.SerializerMethodField()
     vat_total = serializers.DecimalField(max_digits=12, decimal_places=2)
     lines = OrderLineOutput(many=True)
     fulfilments = FulfilmentDetailOutput(many=True)
     returns = ReturnOutput(many=True)
+
+    @extend_schema_field(AddressInput(allow_null=True))
+    def get_shipping_address(self, order: Order) -> dict[str, str] | None:
+        if not order.ship_to_line1:
+            return None
+        fields = ("name", "line1", "line2", "postal_code", "city", "country", "phone")
+        return {name: getattr(order, f"ship_to_{name}") for name in fields}
 
 
 def _order_data(customer: Customer, number: str) -> dict:
@@ -160,6 +178,7 @@ def _fingerprint(data: object) -> str:
 
 class FulfilmentInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=["delivery", "pickup"])
+    address = AddressInput(required=False, help_text="Delivery address (required for delivery).")
     store = serializers.SlugRelatedField(
         slug_field="code",
         queryset=Location.objects.filter(kind=LocationKind.STORE, is_active=True),
@@ -170,6 +189,8 @@ class FulfilmentInput(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         if attrs["type"] == "pickup" and attrs.get("store") is None:
             raise serializers.ValidationError({"store": [_("Choose the pickup store.")]})
+        if attrs["type"] == "delivery" and attrs.get("address") is None:
+            raise serializers.ValidationError({"address": [_("Give the delivery address.")]})
         return attrs
 
 
@@ -221,7 +242,7 @@ class CheckoutApi(_CustomerApi):
             choice = (
                 PickupChoice(store=data["fulfilment"]["store"])
                 if data["fulfilment"]["type"] == "pickup"
-                else DeliveryChoice()
+                else DeliveryChoice(address=ShippingAddress(**data["fulfilment"]["address"]))
             )
             order = order_checkout(
                 cart=cart,

@@ -45,3 +45,9 @@ class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     status_code = 422
     default_detail = _("This Idempotency-Key was already used with another request body.")
+
+
+class AddressRequired(DomainError):
+    code = "address_required"
+    status_code = 400
+    default_detail = _("A home delivery needs a delivery address.")

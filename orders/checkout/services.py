@@ -13,7 +13,7 @@ location serving the order.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -32,12 +32,14 @@ from inventory.selectors import available_expression, locations, pickup_ready_at
 from inventory.services import StockLine
 from orders.cart.services import cart_mark_converted
 from orders.checkout.exceptions import (
+    AddressRequired,
     EmptyCart,
     InvalidPayment,
     OutOfStock,
     PaymentMismatch,
 )
 from orders.checkout.types import (
+    DeliveryChoice,
     FulfilmentChoice,
     PaymentInfo,
     PickupChoice,
@@ -297,6 +299,7 @@ def order_checkout(
     """Turn the customer's cart into an order, reserving (or, at the till, selling) its stock.
 
     Raises:
+        AddressRequired: a home delivery without a delivery address.
         CartNotEditable: the cart is already ordered, merged or abandoned.
         EmptyCart: the cart has no lines.
         ServiceNotOffered: a pickup at a store without click-and-collect.
@@ -306,6 +309,8 @@ def order_checkout(
         UnknownVariant: a line's article is no longer sold.
     Nothing is written when it raises.
     """
+    if isinstance(fulfilment, DeliveryChoice) and fulfilment.address is None:
+        raise AddressRequired()
     staff = _actor(performed_by)
     now = timezone.now()
     with transaction.atomic():
@@ -344,6 +349,7 @@ def order_checkout(
             total=total,
             vat_total=sum((line.vat_amount for line in lines), Decimal("0.00")),
             placed_by=staff,
+            **_ship_to(fulfilment),
         )
         for line in lines:
             line.order = order
@@ -353,6 +359,14 @@ def order_checkout(
             _record_payment(order, payment, staff)
         notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMED)
     return order
+
+
+def _ship_to(fulfilment: FulfilmentChoice) -> dict[str, str]:
+    """The delivery address as Order fields (none for a pickup or a till sale)."""
+    address = getattr(fulfilment, "address", None)
+    if address is None:
+        return {}
+    return {f"ship_to_{name}": value for name, value in asdict(address).items()}
 
 
 def _record_payment(order: Order, payment: PaymentInfo, staff) -> Payment:

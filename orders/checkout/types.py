@@ -10,9 +10,21 @@ from inventory.models import Location
 
 
 @dataclass(frozen=True)
+class ShippingAddress:
+    name: str
+    line1: str
+    postal_code: str
+    city: str
+    country: str = "FR"
+    line2: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
 class DeliveryChoice:
     """Home delivery: the allocation strategy picks the warehouses and ship-from-store stores."""
 
+    address: ShippingAddress | None = None
     shipping_total: Decimal = Decimal("0.00")
 
 

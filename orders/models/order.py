@@ -67,6 +67,14 @@ class Order(models.Model):
     shipping_total = _money(_("shipping"), default=0)
     total = _money(_("total"), default=0)
     vat_total = _money(_("of which VAT"), default=0)
+    # Where a home delivery goes: a snapshot taken at checkout, blanked if she is erased.
+    ship_to_name = models.CharField(_("ship to"), max_length=200, blank=True)
+    ship_to_line1 = models.CharField(_("address"), max_length=200, blank=True)
+    ship_to_line2 = models.CharField(_("address (continued)"), max_length=200, blank=True)
+    ship_to_postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    ship_to_city = models.CharField(_("city"), max_length=100, blank=True)
+    ship_to_country = models.CharField(_("country"), max_length=2, blank=True)
+    ship_to_phone = models.CharField(_("phone"), max_length=16, blank=True)
     placed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("placed by (staff)"),
@@ -454,6 +462,8 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=200, blank=True)
     provider_id = models.CharField(_("provider id"), max_length=100, blank=True)
+    # When a worker claimed the row to send it: a claim older than a few minutes is stale.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 

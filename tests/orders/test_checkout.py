@@ -19,11 +19,12 @@ from orders.checkout import (
     DeliveryChoice,
     PaymentInfo,
     PickupChoice,
+    ShippingAddress,
     StoreSaleChoice,
     order_checkout,
     pickup_options,
 )
-from orders.checkout.exceptions import EmptyCart, OutOfStock, PaymentMismatch
+from orders.checkout.exceptions import AddressRequired, EmptyCart, OutOfStock, PaymentMismatch
 from orders.exceptions import CartNotEditable
 from orders.models import (
     CartStatus,
@@ -47,6 +48,15 @@ from tests.inventory.factories import (
 from tests.orders.factories import CartFactory, CartLineFactory
 
 pytestmark = pytest.mark.django_db
+
+
+HOME = ShippingAddress(
+    name="Léa Dupont",
+    line1="12 rue des Lilas",
+    postal_code="75011",
+    city="Paris",
+    phone="+33612345678",
+)
 
 
 def paid(amount: str) -> PaymentInfo:
@@ -139,7 +149,10 @@ def test_vat_and_totals_are_exact_per_line():
     CartLineFactory(cart=cart, variant=food, quantity=1)
 
     order = order_checkout(
-        cart=cart, channel=Channel.WEB, fulfilment=DeliveryChoice(), payment=paid("162.69")
+        cart=cart,
+        channel=Channel.WEB,
+        fulfilment=DeliveryChoice(address=HOME),
+        payment=paid("162.69"),
     )
 
     lines = {line.sku: line for line in OrderLine.objects.filter(order=order)}
@@ -169,7 +182,10 @@ def test_split_delivery_from_two_warehouses_and_a_store_is_one_order():
         CartLineFactory(cart=cart, variant=variant, quantity=2)
 
     order = order_checkout(
-        cart=cart, channel=Channel.WEB, fulfilment=DeliveryChoice(), payment=paid("469.00")
+        cart=cart,
+        channel=Channel.WEB,
+        fulfilment=DeliveryChoice(address=HOME),
+        payment=paid("469.00"),
     )
 
     assert Order.objects.count() == 1
@@ -247,7 +263,9 @@ def test_empty_cart_is_refused():
     cart = CartFactory()
 
     with pytest.raises(EmptyCart):
-        order_checkout(cart=cart, channel=Channel.WEB, fulfilment=DeliveryChoice(), payment=None)
+        order_checkout(
+            cart=cart, channel=Channel.WEB, fulfilment=DeliveryChoice(address=HOME), payment=None
+        )
 
     nothing_written(cart)
 
@@ -272,7 +290,7 @@ def test_quantities_above_stock_are_refused(store, dress, choice):
     cart = CartLineFactory(variant=dress, quantity=3).cart
     fulfilment = {
         "pickup": PickupChoice(store=store),
-        "delivery": DeliveryChoice(),
+        "delivery": DeliveryChoice(address=HOME),
         "sale": StoreSaleChoice(store=store),
     }[choice]
 
@@ -327,7 +345,10 @@ def _checkout_queries(size: int, choice) -> int:
         CartLineFactory(cart=cart, variant=variant, quantity=2)
     with CaptureQueriesContext(connection) as queries:
         order_checkout(
-            cart=cart, channel=Channel.WEB, fulfilment=choice or DeliveryChoice(), payment=None
+            cart=cart,
+            channel=Channel.WEB,
+            fulfilment=choice or DeliveryChoice(address=HOME),
+            payment=None,
         )
     return len(queries)
 
@@ -342,3 +363,27 @@ def test_checkout_queries_do_not_grow_with_the_cart(kind):
 
     assert counts[0] == counts[1] == counts[2], counts
     assert counts[0] <= 40, counts
+
+
+def test_a_home_delivery_needs_an_address_and_keeps_it_on_the_order():
+    store = StoreFactory()
+    variant = VariantFactory(price=Decimal("20.00"))
+    warehouse = WarehouseFactory()
+    StockLevelFactory(location=warehouse, variant=variant, on_hand=3)
+    cart = CartLineFactory(variant=variant, quantity=1).cart
+
+    with pytest.raises(AddressRequired):
+        order_checkout(cart=cart, channel=Channel.WEB, fulfilment=DeliveryChoice(), payment=None)
+    assert Order.objects.count() == 0
+    assert free(warehouse, variant) == 3
+
+    order = order_checkout(
+        cart=cart, channel=Channel.WEB, fulfilment=DeliveryChoice(address=HOME), payment=None
+    )
+    assert (order.ship_to_name, order.ship_to_line1, order.ship_to_city) == (
+        "Léa Dupont",
+        "12 rue des Lilas",
+        "Paris",
+    )
+    assert store.pk  # a store exists but does not ship: the warehouse serves the parcel
+    assert [f.location for f in order.fulfilments.all()] == [warehouse]
