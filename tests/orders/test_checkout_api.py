@@ -357,3 +357,65 @@ def test_scenario_1_from_her_cart_to_the_ready_for_pickup_message(settings, tmp_
     assert "Omni Rivoli, 12 rue de Rivoli" in message["body"]
     tracked = client.get(f"{ORDERS}{placed.data['number']}/").data
     assert tracked["fulfilments"][0]["status"] == "ready"
+
+
+def test_a_delivery_needs_an_address_and_the_tracking_view_shows_it(dress):
+    from tests.inventory.factories import WarehouseFactory
+
+    StockLevelFactory(location=WarehouseFactory(), variant=dress, on_hand=5)
+    customer = CustomerFactory()
+    cart_of(customer, dress)
+    client = client_for(customer)
+    without = body(kind="delivery")
+    without["fulfilment"].pop("store")
+
+    refused = client.post(CHECKOUT, without, format="json", HTTP_IDEMPOTENCY_KEY="d-1")
+
+    assert refused.status_code == 400
+    assert refused.data["fields"]["fulfilment"]["address"] == ["Give the delivery address."]
+    assert Order.objects.count() == 0
+
+    address = {
+        "name": "Léa Dupont",
+        "line1": "3 rue Oberkampf",
+        "postal_code": "75011",
+        "city": "Paris",
+    }
+    with_address = {**without, "fulfilment": {"type": "delivery", "address": address}}
+    placed = client.post(CHECKOUT, with_address, format="json", HTTP_IDEMPOTENCY_KEY="d-2")
+
+    assert placed.status_code == 201, placed.data
+    assert placed.data["shipping_address"] == {**address, "line2": "", "country": "FR", "phone": ""}
+
+
+def test_erasing_her_blanks_the_addresses_of_the_orders_kept_and_deletes_her_carts(dress):
+    from customers.services import customer_erase
+    from orders.models import Cart
+    from tests.inventory.factories import WarehouseFactory
+
+    StockLevelFactory(location=WarehouseFactory(), variant=dress, on_hand=5)
+    customer = CustomerFactory()
+    cart_of(customer, dress)
+    payload = body(kind="delivery")
+    payload["fulfilment"] = {
+        "type": "delivery",
+        "address": {
+            "name": "Léa",
+            "line1": "3 rue Oberkampf",
+            "postal_code": "75011",
+            "city": "Paris",
+        },
+    }
+    assert (
+        client_for(customer)
+        .post(CHECKOUT, payload, format="json", HTTP_IDEMPOTENCY_KEY="e-1")
+        .status_code
+        == 201
+    )
+    CartFactory(customer=customer)  # she started a new cart afterwards
+
+    customer_erase(customer=customer, performed_by=None, reason="her request")
+
+    order = Order.objects.get()
+    assert (order.ship_to_name, order.ship_to_line1, order.ship_to_city) == ("", "", "")
+    assert not Cart.objects.filter(customer=customer).exists()
