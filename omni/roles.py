@@ -28,12 +28,38 @@ STORE_STAFF = Role("store_staff", _("Store staff"), (STORE_SCREENS,))
 STORE_MANAGER = Role(
     "store_manager", _("Store manager"), (STORE_SCREENS, STORE_MANAGEMENT, DASHBOARD)
 )
-SERVICE_AGENT = Role("service_agent", _("Service agent"), (SERVICE_SCREENS,))
+# Service agents work in the admin too: they read customers, carts and orders there, merge
+# duplicate profiles and adjust loyalty points (with a reason, ledgered).
+SERVICE_AGENT = Role(
+    "service_agent",
+    _("Service agent"),
+    (
+        SERVICE_SCREENS,
+        "customers.view_customer",
+        "customers.merge_customer",
+        "customers.adjust_loyalty_points",
+        "orders.view_cart",
+        "orders.view_order",
+    ),
+)
 MARKETER = Role("marketer", _("Marketer"), (MARKETING_SCREENS, DASHBOARD))
 ADMINISTRATOR = Role(
     "administrator",
     _("Administrator"),
-    (STORE_SCREENS, STORE_MANAGEMENT, SERVICE_SCREENS, MARKETING_SCREENS, DASHBOARD),
+    (
+        STORE_SCREENS,
+        STORE_MANAGEMENT,
+        SERVICE_SCREENS,
+        MARKETING_SCREENS,
+        DASHBOARD,
+        "customers.view_customer",
+        "customers.merge_customer",
+        "customers.export_customer",
+        "customers.erase_customer",
+        "customers.adjust_loyalty_points",
+        "orders.view_cart",
+        "orders.view_order",
+    ),
 )
 
 # The web shop's and the app's back-end service account: API only, no staff screen but the home.
