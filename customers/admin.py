@@ -342,3 +342,66 @@ class SurveyAnswerAdmin(ServiceAgentViewMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["customer", "store"]
     search_fields = ["order_number"]
     readonly_fields = [f.name for f in SurveyAnswer._meta.concrete_fields]
+
+
+# --- The 360° view and its access log ------------------------------------------------------------
+from customers.customer360.page import customer360_context  # noqa: E402
+from customers.models import AccessScreen, CustomerAccess  # noqa: E402
+
+
+class Customer360Admin(CustomerAdmin):
+    """The customer admin with the 360° view: the same panels and timeline as the staff screen."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return ["view_360", *super().get_readonly_fields(request, obj)]
+
+    @admin.display(description=gettext_lazy("360° view"))
+    def view_360(self, customer: Customer) -> str:
+        url = reverse("admin:customers_customer_360", args=[customer.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Open the 360° view"))
+
+    def get_urls(self):
+        view = path(
+            "<int:pk>/360/",
+            self.admin_site.admin_view(self.customer360_view),
+            name="customers_customer_360",
+        )
+        return [view, *super().get_urls()]
+
+    def customer360_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_object_or_404(Customer.objects.select_related("preferred_store"), pk=pk)
+        if not self.has_view_permission(request, customer):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("360° view"),
+            **customer360_context(request=request, customer=customer, screen=AccessScreen.ADMIN),
+        }
+        return TemplateResponse(request, "customers/360_admin.html", context)
+
+
+admin.site.unregister(Customer)
+admin.site.register(Customer, Customer360Admin)
+
+
+def _is_administrator(request: HttpRequest) -> bool:
+    return request.user.is_superuser or request.user.has_perms(roles.ADMINISTRATOR.permissions)
+
+
+@admin.register(CustomerAccess)
+class CustomerAccessAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Who read which customer's 360° view, when, from which screen: for administrators only."""
+
+    list_display = ["at", "username", "customer", "screen"]
+    list_filter = ["screen"]
+    list_select_related = ["customer"]
+    search_fields = ["username"]
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in CustomerAccess._meta.concrete_fields]
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return _is_administrator(request) or super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_administrator(request) or super().has_module_permission(request)

@@ -329,6 +329,7 @@ class ErasedIdentity(models.Model):
 
 # Loyalty and customer service live in their own modules to keep this one readable; imported
 # here so that Django (and `from customers.models import ...`) finds them.
+from customers.models_access import AccessScreen, CustomerAccess  # noqa: E402, F401
 from customers.models_loyalty import (  # noqa: E402
     LoyaltyAccount,
     LoyaltyMovement,

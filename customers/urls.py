@@ -19,4 +19,5 @@ urlpatterns: list = [
     # For customers, from a message: no login, the signed token is the credential.
     path("unsubscribe/<str:token>/", views.UnsubscribeView.as_view(), name="unsubscribe"),
     path("survey/<str:token>/", views.SurveyView.as_view(), name="survey"),
+    path("customers/<int:pk>/360/", views.Customer360View.as_view(), name="customer-360"),
 ]

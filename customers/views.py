@@ -238,3 +238,28 @@ class SurveyView(View):
             context = {"error": " ".join(exc.messages)}
             return render(request, self.template_name, context, status=400)
         return render(request, self.template_name, {"done": True})
+
+
+# --- The 360° view --------------------------------------------------------------------------------
+from customers.customer360.page import customer360_context  # noqa: E402
+from customers.models import AccessScreen  # noqa: E402
+
+
+class Customer360View(CustomerScreenMixin, TemplateView):
+    """Everything about a customer on one page, every read recorded in the access log.
+
+    Store staff and service agents open it; marketers do not (403): they work on segments and
+    aggregates, not on one person's history. Actions on orders show only at the viewer's stores.
+    """
+
+    template_name = "customers/360.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        customer = get_object_or_404(
+            Customer.objects.live().select_related("preferred_store"), pk=self.kwargs["pk"]
+        )
+        context.update(
+            customer360_context(request=self.request, customer=customer, screen=AccessScreen.STAFF)
+        )
+        return context

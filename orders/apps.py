@@ -10,6 +10,7 @@ class OrdersConfig(AppConfig):
         from customers.erasure import register_erase_hook
         from customers.merge import register_merge_hook
         from orders.cart.merge import cart_merge_customers
+        from orders.customer360 import register_customer360
         from orders.privacy import orders_erase_personal_data
 
         # Two profiles merged: their open carts become one before the loser's rows move over,
@@ -17,3 +18,4 @@ class OrdersConfig(AppConfig):
         register_merge_hook(cart_merge_customers)
         # An erased customer's orders stay for accounting, without her delivery addresses.
         register_erase_hook(orders_erase_personal_data)
+        register_customer360()  # panels and timeline entries of the 360° customer view
