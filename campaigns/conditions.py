@@ -435,3 +435,7 @@ for _part, _label in (
     ("monetary", _("RFM monetary (1-5)")),
 ):
     register(ConditionType(f"rfm_{_part}", _label, numeric_operators(integer), _rfm(_part)))
+
+
+# Engagement (received, opened, clicked) reads tracking rows: its own module.
+from campaigns import engagement  # noqa: E402, F401

@@ -1,5 +1,12 @@
 """The campaigns screens listed on the staff area pages (see omni/navigation.py)."""
 
+from django.utils.translation import gettext_lazy as _
+
+from omni import roles
 from omni.navigation import ScreenLink
 
-SCREENS: list[ScreenLink] = []
+SCREENS: list[ScreenLink] = [
+    ScreenLink(
+        "marketing-home", _("Campaign results"), "campaigns:results", roles.MARKETING_SCREENS
+    ),
+]

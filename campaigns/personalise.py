@@ -94,6 +94,9 @@ def contexts(messages: list[Message], *, codes: dict[int, str]) -> dict[int, dic
     customer_ids = sorted({message.customer_id for message in messages})
     carts = _cart_lines(customer_ids)
     recommended = _recommendations(customer_ids)
+    from campaigns.automations.selectors import message_contexts
+
+    automation_values = message_contexts(messages)
     result = {}
     for message in messages:
         customer, campaign = message.customer, message.campaign
@@ -118,5 +121,6 @@ def contexts(messages: list[Message], *, codes: dict[int, str]) -> dict[int, dic
             "discount_code": codes.get(message.pk, ""),
             "discount_percent": str(campaign.discount_percent or ""),
             "unsubscribe_url": f"{settings.OMNI_PUBLIC_URL}{path}",
+            **automation_values[message.pk],
         }
     return result

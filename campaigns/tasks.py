@@ -8,6 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from campaigns import services
+from campaigns.automations import services as automation_services
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 
 
@@ -42,3 +43,15 @@ def sweep_messages() -> None:
     for campaign_id in list(sending):
         if not services.campaign_finish_if_done(campaign_id=campaign_id):
             dispatch_campaign.delay(campaign_id=campaign_id)
+
+
+@shared_task(name="campaigns.enrol_automations")
+def enrol_automations() -> None:
+    """Every minute: enrol customers whose automation trigger holds (once per trigger)."""
+    automation_services.automations_enrol()
+
+
+@shared_task(name="campaigns.run_automation_steps")
+def run_automation_steps() -> None:
+    """Every minute: send the automations' due steps, after letting converted customers leave."""
+    automation_services.automation_steps_run()

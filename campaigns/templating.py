@@ -83,6 +83,10 @@ SCHEMA: dict = {
     "discount_percent": None,
     "discount_valid_until": None,
     "unsubscribe_url": None,
+    # Automations (campaigns/automations/selectors.py): the survey after a collection or a
+    # delivery, and the product she wanted that is back in stock.
+    "survey_url": None,
+    "wanted_product": PRODUCT,
 }
 FORLOOP = {
     "counter": None,

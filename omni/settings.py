@@ -293,3 +293,15 @@ CELERY_BEAT_SCHEDULE["campaigns-sweep-messages"] = {
     "task": "campaigns.sweep_messages",
     "schedule": 60.0,
 }
+# Automations: triggers older than this many days are not new (a scheduler down longer loses
+# them rather than flooding customers); due steps are claimed this many enrolments at a time.
+OMNI_AUTOMATION_LOOKBACK_DAYS = 7
+OMNI_AUTOMATION_BATCH = 1000
+CELERY_BEAT_SCHEDULE["campaigns-enrol-automations"] = {
+    "task": "campaigns.enrol_automations",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["campaigns-run-automation-steps"] = {
+    "task": "campaigns.run_automation_steps",
+    "schedule": 60.0,
+}

@@ -1,5 +1,13 @@
 """Models of the campaigns app: segments, campaigns with their variants, messages and codes."""
 
+from campaigns.models.automation import (
+    Automation,
+    AutomationStep,
+    Enrolment,
+    EnrolmentStatus,
+    StepChannel,
+    TriggerKind,
+)
 from campaigns.models.campaign import (
     Campaign,
     CampaignAction,
@@ -20,6 +28,12 @@ from campaigns.models.message import (
 from campaigns.models.segment import Segment
 
 __all__ = [
+    "Automation",
+    "AutomationStep",
+    "Enrolment",
+    "EnrolmentStatus",
+    "StepChannel",
+    "TriggerKind",
     "CAPPED_STATUSES",
     "DONE_STATUSES",
     "Campaign",

@@ -38,6 +38,7 @@ from campaigns.models import (
 )
 from campaigns.services.materialise import materialise
 from campaigns.templating import render
+from campaigns.tracking import track_links
 from customers.models import Customer
 from customers.selectors import marketing_reachable
 from omni.messaging import DeliveryStatus, send_message
@@ -225,9 +226,13 @@ def messages_send_batch(
             channel=message.channel,
             to=_address(message.customer, message.channel),
             subject=render(content.subject, values),
-            body=render(content.body, values),
+            # Every link in the text becomes a signed click redirect (campaigns/tracking.py).
+            body=track_links(render(content.body, values), message_id=message.pk),
             idempotency_key=message.idempotency_key,
-            headers={"List-Unsubscribe": f"<{values['unsubscribe_url']}>"},
+            headers={
+                "List-Unsubscribe": f"<{values['unsubscribe_url']}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",  # RFC 8058
+            },
         )
         if result.status == DeliveryStatus.SENT:
             _finish(
