@@ -10,9 +10,8 @@ from collections import defaultdict
 from django.conf import settings
 from django.db.models import Count
 
+from campaigns import tracking
 from campaigns.models import Message
-from customers.links import unsubscribe_path
-from customers.models import ContactChannel
 from inventory.models import Product
 from orders.models import CartLine, CartStatus, OrderLine, OrderStatus
 
@@ -101,7 +100,6 @@ def contexts(messages: list[Message], *, codes: dict[int, str]) -> dict[int, dic
     for message in messages:
         customer, campaign = message.customer, message.campaign
         store = customer.preferred_store
-        path = unsubscribe_path(customer=customer, channel=ContactChannel(message.channel))
         result[message.pk] = {
             "first_name": customer.first_name,
             "last_name": customer.last_name,
@@ -120,7 +118,9 @@ def contexts(messages: list[Message], *, codes: dict[int, str]) -> dict[int, dic
             else {},
             "discount_code": codes.get(message.pk, ""),
             "discount_percent": str(campaign.discount_percent or ""),
-            "unsubscribe_url": f"{settings.OMNI_PUBLIC_URL}{path}",
+            # One click withdraws consent on this channel and counts against this campaign.
+            "unsubscribe_url": tracking.unsubscribe_url(message.pk),
+            "open_pixel_url": tracking.open_url(message.pk),
             **automation_values[message.pk],
         }
     return result

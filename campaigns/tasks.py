@@ -45,6 +45,14 @@ def sweep_messages() -> None:
             dispatch_campaign.delay(campaign_id=campaign_id)
 
 
+@shared_task(name="campaigns.attribute_orders")
+def attribute_orders() -> None:
+    """Every few minutes: credit new orders (any channel) to the messages that touched them."""
+    from campaigns.attribution import orders_attribute_new
+
+    orders_attribute_new()
+
+
 @shared_task(name="campaigns.enrol_automations")
 def enrol_automations() -> None:
     """Every minute: enrol customers whose automation trigger holds (once per trigger)."""

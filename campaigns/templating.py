@@ -87,6 +87,7 @@ SCHEMA: dict = {
     # delivery, and the product she wanted that is back in stock.
     "survey_url": None,
     "wanted_product": PRODUCT,
+    "open_pixel_url": None,  # for an HTML part: <img src="{{ open_pixel_url }}" alt="">
 }
 FORLOOP = {
     "counter": None,

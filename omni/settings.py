@@ -293,6 +293,21 @@ CELERY_BEAT_SCHEDULE["campaigns-sweep-messages"] = {
     "task": "campaigns.sweep_messages",
     "schedule": 60.0,
 }
+# Attribution: an order placed within this many days after a touch (per channel, per touch
+# kind) is credited to the message; last touch wins, a linear multi-touch share is kept too.
+OMNI_ATTRIBUTION_WINDOWS = {
+    "email": {"click": 5, "open": 5},
+    "sms": {"click": 1},
+    "push": {"click": 1},
+}
+# Results: the holdout lift compares purchases in this many days after the send.
+OMNI_CAMPAIGN_LIFT_WINDOW_DAYS = 7
+# Providers' delivery and bounce webhooks authenticate with "Authorization: Bearer <token>".
+OMNI_TRACKING_WEBHOOK_TOKEN = env_str("OMNI_TRACKING_WEBHOOK_TOKEN", "")
+CELERY_BEAT_SCHEDULE["campaigns-attribute-orders"] = {
+    "task": "campaigns.attribute_orders",
+    "schedule": 120.0,
+}
 # Automations: triggers older than this many days are not new (a scheduler down longer loses
 # them rather than flooding customers); due steps are claimed this many enrolments at a time.
 OMNI_AUTOMATION_LOOKBACK_DAYS = 7

@@ -26,16 +26,23 @@ from campaigns.models.message import (
     MessageStatus,
 )
 from campaigns.models.segment import Segment
+from campaigns.models.tracking import (
+    TOUCH_KINDS,
+    Attribution,
+    AttributionWatermark,
+    TouchKind,
+    TrackingEvent,
+    TrackingKind,
+)
 
 __all__ = [
-    "Automation",
-    "AutomationStep",
-    "Enrolment",
-    "EnrolmentStatus",
-    "StepChannel",
-    "TriggerKind",
     "CAPPED_STATUSES",
     "DONE_STATUSES",
+    "TOUCH_KINDS",
+    "Attribution",
+    "AttributionWatermark",
+    "Automation",
+    "AutomationStep",
     "Campaign",
     "CampaignAction",
     "CampaignEvent",
@@ -43,9 +50,16 @@ __all__ = [
     "CampaignVariant",
     "ChannelMode",
     "DiscountCode",
+    "Enrolment",
+    "EnrolmentStatus",
     "Message",
     "MessageStatus",
     "ScheduleKind",
     "Segment",
+    "StepChannel",
+    "TouchKind",
+    "TrackingEvent",
+    "TrackingKind",
+    "TriggerKind",
     "VariantContent",
 ]
