@@ -35,7 +35,7 @@ test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/omni
 test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15
 test: export CELERY_RESULT_BACKEND ?= redis://127.0.0.1:6379/14
 test: export DJANGO_ENV ?= test
-test: install messages ## Lint and run the whole suite on PostgreSQL
+test: install messages browser ## Lint and run the whole suite on PostgreSQL (and the browser tests)
 	@$(PY) -m omni.preflight postgres redis
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
