@@ -24,6 +24,8 @@ from customers.models import Channel, ContactChannel, Customer, Gender
 from inventory import services as stock_services
 from inventory.models import Category, Location, LocationKind, Product, StaffProfile, Variant
 from omni import roles
+from omni.demo_orders import seed_orders
+from orders.models import Order
 
 BATCH = 5_000
 
@@ -286,7 +288,9 @@ def seed_users(*, locations: list[Location]) -> list[DemoUser]:
     return list(DEMO_USERS)
 
 
-def seed(*, customers: int, products: int, stores: int, seed: int) -> dict[str, int]:
+def seed(
+    *, customers: int, products: int, stores: int, seed: int, orders_per_customer: int = 2
+) -> dict[str, int]:
     """Build the whole demo data set; return counts of what exists afterwards."""
     rng = random.Random(seed)
     with transaction.atomic():
@@ -296,8 +300,10 @@ def seed(*, customers: int, products: int, stores: int, seed: int) -> dict[str, 
         seed_users(locations=locations)
     store_list = [location for location in locations if location.is_store]
     seed_customers(count=customers, seed=seed, stores=store_list)
+    seed_orders(orders_per_customer=orders_per_customer, seed=seed)
     return {
         "locations": Location.objects.count(),
         "variants": Variant.objects.count(),
         "customers": Customer.objects.count(),
+        "orders": Order.objects.count(),
     }

@@ -10,4 +10,5 @@ SCREENS: list[ScreenLink] = [
     ScreenLink("store-home", _("Pickups and parcels"), "orders:pickup-queue", roles.STORE_SCREENS),
     ScreenLink("store-home", _("Till"), "orders:till", roles.STORE_SCREENS),
     ScreenLink("store-home", _("Returns desk"), "orders:returns-desk", roles.STORE_SCREENS),
+    ScreenLink("dashboard-home", _("Management dashboard"), "orders:dashboard", roles.DASHBOARD),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from orders import views
+from orders import views, views_dashboard
 from orders.fulfilment import views as lifecycle
 
 app_name = "orders"
@@ -47,4 +47,7 @@ urlpatterns: list = [
         name="till-remove",
     ),
     path(f"{TILL}pay/", views.TillPayView.as_view(), name="till-pay"),
+    path(
+        "dashboard/management/", views_dashboard.ManagementDashboardView.as_view(), name="dashboard"
+    ),
 ]

@@ -22,27 +22,49 @@ class Command(BaseCommand):
             default=4,
             help=f"at most {len(demo.STORES)}; two warehouses are always added",
         )
+        parser.add_argument(
+            "--orders",
+            type=int,
+            default=2,
+            help="orders per buying customer over the last 12 months, on average (0: none)",
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument(
             "--force", action="store_true", help="allow seeding when DJANGO_ENV=production"
         )
 
     def handle(
-        self, *args, customers: int, products: int, stores: int, seed: int, force: bool, **options
+        self,
+        *args,
+        customers: int,
+        products: int,
+        stores: int,
+        orders: int,
+        seed: int,
+        force: bool,
+        **options,
     ):
         if settings.PRODUCTION and not force:
             raise CommandError("refusing to seed demo data in production (use --force)")
-        for name, value in (("customers", customers), ("products", products), ("stores", stores)):
+        sizes = {"customers": customers, "products": products, "stores": stores, "orders": orders}
+        for name, value in sizes.items():
             if value < 0:
                 raise CommandError(f"--{name} must be zero or more")
         if stores > len(demo.STORES):
             raise CommandError(f"--stores must be at most {len(demo.STORES)}")
         started = time.perf_counter()
-        counts = demo.seed(customers=customers, products=products, stores=stores, seed=seed)
+        counts = demo.seed(
+            customers=customers,
+            products=products,
+            stores=stores,
+            seed=seed,
+            orders_per_customer=orders,
+        )
         elapsed = time.perf_counter() - started
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready in {elapsed:.1f}s: {counts['customers']} customers, "
+                f"{counts['orders']} orders, "
                 f"{counts['variants']} variants, {counts['locations']} locations."
             )
         )
