@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Value
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -47,7 +47,8 @@ ANSWERS_SHOWN = 10
 
 
 def when(value) -> str:
-    return formats.date_format(value, "SHORT_DATETIME_FORMAT") if value else "—"
+    """A date and time as the store reads it (Europe/Paris), like the rest of the page."""
+    return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else "—"
 
 
 def _label(choices, value: str) -> str:

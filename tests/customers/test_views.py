@@ -128,3 +128,16 @@ def test_an_expired_link_is_a_400_page(client):
     assert response.status_code == 400
     assert "expired" in response.content.decode()
     assert not ConsentEvent.objects.exists()
+
+
+def test_the_cart_panel_loads_for_store_staff_and_links_agents_to_the_360_view(client, make_staff):
+    customer = CustomerFactory()
+    cart_url = f"/store/customers/{customer.pk}/cart/"
+
+    client.force_login(make_staff(roles.STORE_STAFF))
+    assert cart_url in client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+
+    client.force_login(make_staff(roles.SERVICE_AGENT))
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert cart_url not in page  # a store screen: the agent would only get a 403 there
+    assert reverse("customers:customer-360", args=[customer.pk]) in page
