@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import (
     Case,
     Count,
@@ -51,6 +50,7 @@ from campaigns.segments import (
 )
 from customers.models import Channel, ConsentState, ContactChannel, Gender
 from orders.models import Cart, CartStatus, Order, OrderLine, OrderStatus
+from orders.rfm import RFM_WINDOW_DAYS, rfm_thresholds
 
 # Orders that count as purchases: everything but cancelled ones.
 COUNTED_ORDER = ~Q(status=OrderStatus.CANCELLED)
@@ -90,12 +90,6 @@ REGIONS: dict[str, tuple[str, ...]] = {
 }
 
 # RFM thresholds, highest score first: a customer scores 5 at the first threshold she meets.
-DEFAULT_RFM_THRESHOLDS = {
-    "recency_days": (30, 90, 180, 365),  # last order at most this many days ago: 5, 4, 3, 2
-    "frequency_orders": (8, 4, 2, 1),  # orders in the last 365 days
-    "monetary_total": (1000, 400, 150, 1),  # spent in the last 365 days
-}
-RFM_WINDOW_DAYS = 365
 
 
 def _local_date(now: dt.datetime) -> dt.date:
@@ -378,7 +372,7 @@ register(
 
 
 def _thresholds() -> dict[str, tuple]:
-    return {**DEFAULT_RFM_THRESHOLDS, **getattr(settings, "OMNI_RFM_THRESHOLDS", {})}
+    return rfm_thresholds()
 
 
 def _scored(expression, thresholds) -> Case:

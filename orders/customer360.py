@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import (
     Count,
     DecimalField,
@@ -64,19 +63,11 @@ from orders.models import (
     OrderStatus,
     Return,
 )
+from orders.rfm import RFM_WINDOW_DAYS, rfm_thresholds
 
 ORDERS_SHOWN = 10
 TRAIL_SHOWN = 20
 MONEY = DecimalField(max_digits=14, decimal_places=2)
-
-# The campaigns app scores RFM the same way (campaigns/conditions.py); both read the thresholds
-# from settings.OMNI_RFM_THRESHOLDS over these defaults. Orders may not import campaigns.
-DEFAULT_RFM_THRESHOLDS = {
-    "recency_days": (30, 90, 180, 365),
-    "frequency_orders": (8, 4, 2, 1),
-    "monetary_total": (1000, 400, 150, 1),
-}
-RFM_WINDOW_DAYS = 365
 
 
 def _when(value: datetime | None) -> str:
@@ -108,7 +99,7 @@ class KeyFigures:
 
 
 def _thresholds() -> dict[str, tuple]:
-    return {**DEFAULT_RFM_THRESHOLDS, **getattr(settings, "OMNI_RFM_THRESHOLDS", {})}
+    return rfm_thresholds()
 
 
 def _score(value, thresholds) -> int:
