@@ -84,7 +84,9 @@ def service_client(index: int, plan: dict, variant_ids: list[int], start, result
 
     def note_lock(execute, sql, params, many, context):
         outcome = execute(sql, params, many, context)
-        if "FOR UPDATE" in sql:
+        # The first statement of the call that locks a stock row: a SELECT ... FOR UPDATE or
+        # the conditional UPDATE, whichever the service uses.
+        if not locked_at[0] and ("FOR UPDATE" in sql or "UPDATE inventory_stocklevel" in sql):
             locked_at[0] = time.perf_counter()
         return outcome
 
@@ -94,6 +96,7 @@ def service_client(index: int, plan: dict, variant_ids: list[int], start, result
         deadline = time.perf_counter() + plan["seconds"]
         while time.perf_counter() < deadline:
             line = services.StockLine(variant_ids[rng.randrange(len(variant_ids))], 1)
+            locked_at[0] = 0.0
             try:
                 services.stock_reserve(
                     location=location, lines=[line], reference=f"bench-{index}-{done}"

@@ -1,9 +1,10 @@
 """What every stock service shares: line checks, row locks in one fixed order, the ledger batch.
 
 Lock order, everywhere: reservation rows first (by primary key), then stock rows (by primary
-key). `stock_reserve` only takes stock rows; the services that close reservations (release,
-commit, expiry, count) take the reservations first. Two transactions therefore always wait for
-each other in the same direction and cannot deadlock, whatever order the caller's lines came in.
+key). Services that take units out of free stock (reserve, till sale, transfer out) lock only
+stock rows, with `take_free`; the services that close reservations (release, commit, expiry,
+count) take the reservations first. Two transactions therefore always wait for each other in the
+same direction and cannot deadlock, whatever order the caller's lines came in.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,6 +31,36 @@ from inventory.models import (
 
 # Fields a service reads from a locked stock row; the rest of the row is never needed.
 _LEVEL_FIELDS = ("pk", "variant_id", "location_id", "on_hand", "reserved")
+# Primary keys are bigints: a larger id names no variant (and would not fit in a query).
+_LARGEST_ID = 2**63 - 1
+
+# Taking units out of free stock is the hot path (one popular article, many buyers), so it is one
+# statement whatever the number of lines. The CTE locks the stock rows of variants still sold, in
+# primary-key order, the order every service locks stock rows in (baskets in opposite orders
+# cannot deadlock); the UPDATE then takes the units only where free stock, minus what the
+# location keeps back, still covers them: check and write are one step, and PostgreSQL re-reads a
+# row changed by a transaction it waited for before applying the condition. Raw SQL because the
+# ORM's `.update()` returns a count, not the rows (events need them), and cannot lock in order.
+_TAKE_FREE_SQL = """
+WITH locked AS MATERIALIZED (
+    SELECT level.id, variant.low_stock_threshold
+    FROM inventory_stocklevel AS level
+    JOIN inventory_variant AS variant ON variant.id = level.variant_id AND variant.is_active
+    WHERE level.location_id = %(location_id)s AND level.variant_id = ANY(%(variant_ids)s::bigint[])
+    ORDER BY level.id
+    FOR UPDATE OF level
+)
+UPDATE inventory_stocklevel AS level
+SET {column} = level.{column} {sign} wanted.quantity, updated_at = %(now)s
+FROM locked, unnest(%(variant_ids)s::bigint[], %(quantities)s::integer[])
+    AS wanted (variant_id, quantity)
+WHERE level.id = locked.id
+    AND level.variant_id = wanted.variant_id
+    AND level.on_hand - level.reserved - %(keep)s >= wanted.quantity
+RETURNING level.id, level.variant_id, level.on_hand, level.reserved, locked.low_stock_threshold
+"""
+_HOLD_SQL = _TAKE_FREE_SQL.format(column="reserved", sign="+")
+_TAKE_OUT_SQL = _TAKE_FREE_SQL.format(column="on_hand", sign="-")
 
 
 class StockLine(NamedTuple):
@@ -59,7 +91,7 @@ def sum_by_variant(
             variant_id, quantity = line["variant_id"], line["quantity"]
         else:
             variant_id, quantity = line
-        if not is_whole(variant_id):
+        if not is_whole(variant_id) or variant_id > _LARGEST_ID:
             raise UnknownVariant(variant_ids=[variant_id])
         if not is_whole(quantity) or quantity <= 0:
             raise InvalidQuantity(
@@ -136,21 +168,118 @@ def lock_levels_of(reservations: Sequence[Reservation]) -> dict[tuple[int, int],
     }
 
 
-def raise_if_short(
-    levels: Mapping[int, StockLevel], wanted: Mapping[int, int], keep: int = 0
-) -> None:
-    """Check, under the lock, that free stock minus `keep` covers every wanted quantity.
+def take_free(
+    *,
+    location_id: int,
+    wanted: Mapping[int, int],
+    kind: MovementKind,
+    reference: str,
+    performed_by: AbstractBaseUser | None,
+    hold: bool = False,
+    keep: int = 0,
+) -> list[StockMovement]:
+    """Take units out of free stock at one location, every line or none: reserve them (`hold`)
+    or send them out of on-hand. Call it inside the service's transaction, after any row of the
+    operation that needs no stock lock.
+
+    The ledger rows go in before the stock rows are touched, so those stay locked only from the
+    UPDATE to the commit. The variants are checked by the UPDATE itself; only when a line was not
+    taken are they read again, to tell an unknown variant from a short one. Either error rolls
+    back the caller's transaction with the rows already written (foreign keys are checked at
+    commit, so a ledger row naming an unknown variant never gets that far).
 
     Raises:
-        InsufficientStock: naming every variant that is short; nothing has been written.
+        UnknownVariant: a variant does not exist or is no longer sold.
+        InsufficientStock: free stock minus `keep` does not cover a line (every one is named).
     """
-    short = [
-        variant_id
+    performed_by = actor(performed_by)
+    movements = [
+        StockMovement(
+            variant_id=variant_id,
+            location_id=location_id,
+            kind=kind,
+            reserved_delta=quantity if hold else 0,
+            on_hand_delta=0 if hold else -quantity,
+            reference=reference,
+            performed_by=performed_by,
+        )
         for variant_id, quantity in wanted.items()
-        if variant_id not in levels or max(levels[variant_id].free - keep, 0) < quantity
     ]
-    if short:
-        raise InsufficientStock(variant_ids=short)
+    StockMovement.objects.bulk_create(movements)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _HOLD_SQL if hold else _TAKE_OUT_SQL,
+            {
+                "location_id": location_id,
+                "variant_ids": list(wanted),
+                "quantities": list(wanted.values()),
+                "keep": keep,
+                "now": timezone.now(),
+            },
+        )
+        rows = cursor.fetchall()
+    if len(rows) < len(wanted):
+        known_variants(wanted)
+        taken_ids = {row[1] for row in rows}
+        raise InsufficientStock(
+            variant_ids=[variant_id for variant_id in wanted if variant_id not in taken_ids]
+        )
+    events = _taken_events(rows, wanted, location_id=location_id)
+    if events:
+        StockEvent.objects.bulk_create(events)
+    return movements
+
+
+def _taken_events(
+    rows: Sequence[tuple[int, int, int, int, int]], wanted: Mapping[int, int], *, location_id: int
+) -> list[StockEvent]:
+    changes, thresholds = [], {}
+    for pk, variant_id, on_hand, reserved, threshold in rows:
+        level = StockLevel(
+            pk=pk,
+            variant_id=variant_id,
+            location_id=location_id,
+            on_hand=on_hand,
+            reserved=reserved,
+        )
+        # Every line lowered free stock by its quantity, whichever column it took from.
+        changes.append((level, level.free + wanted[variant_id]))
+        thresholds[variant_id] = threshold
+    return stock_events(changes, thresholds)
+
+
+def stock_events(
+    changes: Sequence[tuple[StockLevel, int]], thresholds: Mapping[int, int]
+) -> list[StockEvent]:
+    """Events for rows after an operation, each given with its free stock before: back in stock
+    when free stock rises from zero, low stock when it falls to the variant's threshold (read
+    here when `thresholds` lacks it)."""
+    thresholds = dict(thresholds)
+    unknown = {level.variant_id for level, before in changes if level.free < before} - set(
+        thresholds
+    )
+    if unknown:
+        thresholds.update(
+            Variant.objects.filter(pk__in=sorted(unknown)).values_list("pk", "low_stock_threshold")
+        )
+    events = []
+    for level, before in changes:
+        after = level.free
+        if before <= 0 < after:
+            kind = StockEventKind.BACK_IN_STOCK
+        elif after < before and before > thresholds[level.variant_id] >= after:
+            kind = StockEventKind.LOW_STOCK
+        else:
+            continue
+        events.append(
+            StockEvent(
+                kind=kind,
+                variant_id=level.variant_id,
+                location_id=level.location_id,
+                available=max(after, 0),
+            )
+        )
+    return events
 
 
 def actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -216,35 +345,9 @@ class LedgerBatch:
                 level.updated_at = now
             StockLevel.objects.bulk_update(levels, ["on_hand", "reserved", "updated_at"])
         StockMovement.objects.bulk_create(self.movements)
-        events = self._events(levels)
+        events = stock_events(
+            [(level, self._free_before[level.pk]) for level in levels], self.thresholds
+        )
         if events:
             StockEvent.objects.bulk_create(events)
         return self.movements
-
-    def _events(self, levels: list[StockLevel]) -> list[StockEvent]:
-        falling = [level for level in levels if level.free < self._free_before[level.pk]]
-        unknown = {level.variant_id for level in falling} - set(self.thresholds)
-        if unknown:
-            self.thresholds.update(
-                Variant.objects.filter(pk__in=sorted(unknown)).values_list(
-                    "pk", "low_stock_threshold"
-                )
-            )
-        events = []
-        for level in levels:
-            before, after = self._free_before[level.pk], level.free
-            if before <= 0 < after:
-                kind = StockEventKind.BACK_IN_STOCK
-            elif after < before and before > self.thresholds[level.variant_id] >= after:
-                kind = StockEventKind.LOW_STOCK
-            else:
-                continue
-            events.append(
-                StockEvent(
-                    kind=kind,
-                    variant_id=level.variant_id,
-                    location_id=level.location_id,
-                    available=max(after, 0),
-                )
-            )
-        return events

@@ -22,11 +22,9 @@ from inventory.models import (
 from inventory.services._ledger import (
     LedgerBatch,
     StockLine,
-    known_variants,
-    lock_levels,
     lock_levels_of,
-    raise_if_short,
     sum_by_variant,
+    take_free,
 )
 
 EXPIRED_REASON = "expired"
@@ -57,30 +55,28 @@ def stock_reserve(
     if for_pickup and not location.click_and_collect:
         raise ServiceNotOffered(_("This store does not offer click-and-collect."))
     keep = location.safety_stock_pickup if for_pickup else 0
+    reservations = [
+        Reservation(
+            variant_id=variant_id,
+            location_id=location.pk,
+            quantity=quantity,
+            reference=reference,
+            expires_at=expires_at,
+        )
+        for variant_id, quantity in wanted.items()
+    ]
     with transaction.atomic():
-        thresholds = known_variants(wanted)
-        levels = lock_levels(location_id=location.pk, variant_ids=wanted)
-        raise_if_short(levels, wanted, keep=keep)
-        batch = LedgerBatch(performed_by=performed_by, thresholds=thresholds)
-        reservations = []
-        for variant_id, quantity in wanted.items():
-            batch.move(
-                levels[variant_id],
-                kind=MovementKind.RESERVATION,
-                reference=reference,
-                reserved=quantity,
-            )
-            reservations.append(
-                Reservation(
-                    variant_id=variant_id,
-                    location_id=location.pk,
-                    quantity=quantity,
-                    reference=reference,
-                    expires_at=expires_at,
-                )
-            )
+        # Written before the stock rows are locked, as they need no lock; a short line undoes them.
         Reservation.objects.bulk_create(reservations)
-        batch.save()
+        take_free(
+            location_id=location.pk,
+            wanted=wanted,
+            kind=MovementKind.RESERVATION,
+            reference=reference,
+            performed_by=performed_by,
+            hold=True,
+            keep=keep,
+        )
     return reservations
 
 

@@ -16,8 +16,8 @@ from inventory.services._ledger import (
     is_whole,
     known_variants,
     lock_levels,
-    raise_if_short,
     sum_by_variant,
+    take_free,
 )
 
 
@@ -149,15 +149,13 @@ def stock_sell(
     """
     wanted = sum_by_variant(lines)
     with transaction.atomic():
-        thresholds = known_variants(wanted)
-        levels = lock_levels(location_id=location.pk, variant_ids=wanted)
-        raise_if_short(levels, wanted)
-        batch = LedgerBatch(performed_by=performed_by, thresholds=thresholds)
-        for variant_id, quantity in wanted.items():
-            batch.move(
-                levels[variant_id], kind=MovementKind.SALE, reference=reference, on_hand=-quantity
-            )
-        return batch.save()
+        return take_free(
+            location_id=location.pk,
+            wanted=wanted,
+            kind=MovementKind.SALE,
+            reference=reference,
+            performed_by=performed_by,
+        )
 
 
 def stock_return(

@@ -17,10 +17,9 @@ from inventory.services._ledger import (
     LedgerBatch,
     StockLine,
     actor,
-    known_variants,
     lock_levels,
-    raise_if_short,
     sum_by_variant,
+    take_free,
 )
 
 
@@ -50,12 +49,17 @@ def stock_transfer_ship(
     if source.pk == destination.pk:
         raise SameLocation(_("A transfer needs two different locations."))
     wanted = sum_by_variant(lines)
+    reference = reference or _new_reference()
     with transaction.atomic():
-        thresholds = known_variants(wanted)
-        levels = lock_levels(location_id=source.pk, variant_ids=wanted)
-        raise_if_short(levels, wanted)
+        take_free(
+            location_id=source.pk,
+            wanted=wanted,
+            kind=MovementKind.TRANSFER_OUT,
+            reference=reference,
+            performed_by=performed_by,
+        )
         transfer = Transfer.objects.create(
-            reference=reference or _new_reference(),
+            reference=reference,
             source=source,
             destination=destination,
             expected_at=expected_at
@@ -68,15 +72,6 @@ def stock_transfer_ship(
                 for variant_id, quantity in wanted.items()
             ]
         )
-        batch = LedgerBatch(performed_by=performed_by, thresholds=thresholds)
-        for variant_id, quantity in wanted.items():
-            batch.move(
-                levels[variant_id],
-                kind=MovementKind.TRANSFER_OUT,
-                reference=transfer.reference,
-                on_hand=-quantity,
-            )
-        batch.save()
     return transfer
 
 

@@ -120,6 +120,42 @@ def test_releases_and_commits_in_opposite_orders_do_not_deadlock():
     assert_ledger_matches()
 
 
+def test_baskets_racing_commits_and_releases_of_the_same_rows_do_not_deadlock():
+    # Reservations take stock rows only; commits and releases take their reservations first,
+    # then the stock rows: both in primary-key order, whatever order the basket's lines are in.
+    store = StoreFactory()
+    shirt, jeans = VariantFactory(), VariantFactory()
+    services.stock_receive(
+        location=store,
+        lines=[StockLine(shirt.pk, 20), StockLine(jeans.pk, 20)],
+        reference="PO",
+    )
+    for n in range(10):
+        services.stock_reserve(
+            location=store,
+            lines=[StockLine(jeans.pk, 1), StockLine(shirt.pk, 1)],
+            reference=f"HELD-{n}",
+        )
+
+    def work(n: int) -> object:
+        if n % 2:
+            lines = [StockLine(shirt.pk, 1), StockLine(jeans.pk, 1)]
+            return services.stock_reserve(
+                location=store, lines=lines if n % 4 == 1 else lines[::-1], reference=f"O-{n}"
+            )
+        if n % 4:
+            return services.stock_commit(reference=f"HELD-{n // 2}")
+        return [services.stock_release(reference=f"HELD-{n // 2}")]
+
+    results = run_together(20, work)
+
+    assert outcomes(results) == (20, 0, [])
+    # 5 of the held baskets sold, 5 released, 10 new baskets held.
+    assert level_of(shirt, store) == (15, 10)
+    assert level_of(jeans, store) == (15, 10)
+    assert_ledger_matches()
+
+
 def test_till_sales_and_reservations_together_never_oversell():
     store, variant = StoreFactory(), VariantFactory()
     services.stock_receive(location=store, lines=[StockLine(variant.pk, 10)], reference="PO")

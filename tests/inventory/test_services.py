@@ -9,6 +9,7 @@ import pytest
 from celery.app.task import Task
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory import services
@@ -367,6 +368,76 @@ def test_reserve_of_an_unknown_sku_is_refused(store):
 
     assert raised.value.extra == {"variant_ids": [999_999]}
     assert counts() == (0, 0, 0, 0, 0)
+
+
+def test_reserve_of_a_variant_no_longer_sold_is_refused_even_with_stock_left(store, variant):
+    short, retired = VariantFactory(), VariantFactory()
+    stocked(variant, store, 10)
+    stocked(retired, store, 10)
+    retired.is_active = False
+    retired.save(update_fields=["is_active"])
+    before = counts()
+
+    # An unknown variant is named before a short one, as the API reports the first error.
+    with pytest.raises(UnknownVariant) as raised:
+        services.stock_reserve(
+            location=store,
+            lines=[StockLine(variant.pk, 1), StockLine(retired.pk, 1), StockLine(short.pk, 1)],
+            reference="O-11",
+        )
+
+    assert raised.value.extra == {"variant_ids": [retired.pk]}
+    assert counts() == before
+    assert level_of(retired, store) == (10, 0)
+    assert level_of(variant, store) == (10, 0)
+
+
+def test_reserve_of_an_id_too_large_for_the_database_is_an_unknown_variant(store):
+    with pytest.raises(UnknownVariant) as raised:
+        services.stock_reserve(location=store, lines=[StockLine(2**63, 1)], reference="O-12")
+
+    assert raised.value.extra == {"variant_ids": [2**63]}
+    assert counts() == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("line_count", [1, 10])
+def test_reserve_takes_as_many_queries_for_ten_lines_as_for_one(
+    store, django_assert_num_queries, line_count
+):
+    variants = VariantFactory.create_batch(line_count)
+    services.stock_receive(
+        location=store, lines=[StockLine(v.pk, 100) for v in variants], reference="PO"
+    )
+
+    # The reservations, their ledger rows, and one UPDATE that checks the variants, locks the
+    # stock rows and takes the units; here inside a savepoint (the test's transaction is the
+    # outer one), in a request between BEGIN and COMMIT instead.
+    with django_assert_num_queries(5):
+        reservations = services.stock_reserve(
+            location=store,
+            lines=[StockLine(v.pk, 1) for v in reversed(variants)],
+            reference="O-13",
+        )
+
+    assert sorted(r.variant_id for r in reservations) == sorted(v.pk for v in variants)
+    assert all(level_of(v, store) == (100, 1) for v in variants)
+    assert_ledger_matches()
+
+
+def test_till_sale_and_transfer_take_the_same_few_queries(store, warehouse, variant):
+    stocked(variant, store, 100)
+    line = [StockLine(variant.pk, 1)]
+
+    # The ledger rows and the UPDATE, within their savepoint.
+    with CaptureQueriesContext(connection) as sale:
+        services.stock_sell(location=store, lines=line, reference="T-1")
+    # ... and the transfer with its lines.
+    with CaptureQueriesContext(connection) as transfer:
+        services.stock_transfer_ship(source=store, destination=warehouse, lines=line)
+
+    assert (len(sale), len(transfer)) == (4, 6)
+    assert level_of(variant, store) == (98, 0)
+    assert_ledger_matches()
 
 
 # --- release and commit ---------------------------------------------------------------------
