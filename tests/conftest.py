@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.servers import basehttp
 from django.contrib.auth.models import Group
 
 from omni import roles
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The live server's listen backlog is 10 connections: concurrency tests open 25 or more at once
+# and the kernel would reset the rest ("Connection reset by peer"). A real server (gunicorn)
+# has a backlog of 2048; give the test server a realistic one.
+basehttp.WSGIServer.request_queue_size = 128
 
 
 def pytest_configure(config: pytest.Config) -> None:
