@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.servers import basehttp
 from django.contrib.auth.models import Group
+from django.core.servers import basehttp
 
 from omni import roles
 
