@@ -27,9 +27,6 @@ def test_store_staff_and_agents_search_and_open_a_customer(client, make_staff, r
     assert results.context["results"] == [lea]
     assert reverse("customers:detail", args=[lea.pk]) in results.content.decode()
     assert page.status_code == 200
-    html = page.content.decode()
-    assert f'hx-get="/store/customers/{lea.pk}/cart/"' in html
-    assert 'hx-trigger="load"' in html
 
 
 @pytest.mark.parametrize("role", [roles.MARKETER, roles.ECOMMERCE_SITE])
@@ -135,7 +132,9 @@ def test_the_cart_panel_loads_for_store_staff_and_links_agents_to_the_360_view(c
     cart_url = f"/store/customers/{customer.pk}/cart/"
 
     client.force_login(make_staff(roles.STORE_STAFF))
-    assert cart_url in client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert f'hx-get="{cart_url}"' in page
+    assert 'hx-trigger="load"' in page
 
     client.force_login(make_staff(roles.SERVICE_AGENT))
     page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
