@@ -12,7 +12,8 @@ from customers.models import ConsentState, ContactChannel, Customer, DoNotContac
 from customers.phone import phone_or_none
 from customers.services.privacy import is_erased_identity
 
-SEARCH_LIMIT = 25
+# A salesperson reads ten names at a glance; past that, the screen asks for a sharper search.
+SEARCH_LIMIT = 10
 PHONE_LIKE = re.compile(r"^\+?[\d\s().\-/]{6,}$")
 EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A bounce or a complaint on a channel stops even order updates there.

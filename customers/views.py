@@ -53,7 +53,11 @@ class CustomerSearchView(CustomerScreenMixin, TemplateView):
         results = None
         if form.is_valid():
             results = list(selectors.customer_search(query=form.cleaned_data["q"]))
-        context.update(form=form, results=results)
+        context.update(
+            form=form,
+            results=results,
+            truncated=results is not None and len(results) >= selectors.SEARCH_LIMIT,
+        )
         return context
 
 

@@ -89,3 +89,17 @@ def test_the_query_plans_use_the_indexes_at_100000_customers():
         assert index in plan, (query, plan)
         assert "Seq Scan" not in plan, (query, plan)
         assert [customer.last_name for customer in found] == ["Nomfedcb"], query
+
+
+def test_the_search_screen_asks_for_a_sharper_search_past_ten_matches(client, make_staff):
+    from django.urls import reverse
+
+    from omni import roles
+
+    CustomerFactory.create_batch(selectors.SEARCH_LIMIT + 2, last_name="Martin")
+    client.force_login(make_staff(roles.STORE_STAFF))
+
+    page = client.get(reverse("customers:search"), {"q": "martin"})
+
+    assert len(page.context["results"]) == selectors.SEARCH_LIMIT == 10
+    assert "Only the first matches are shown" in page.content.decode()
