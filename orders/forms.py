@@ -123,3 +123,9 @@ class TillPayForm(forms.Form):
     )
     reference = forms.CharField(label=_("Payment reference (terminal receipt)"), max_length=100)
     amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=12, decimal_places=2)
+    loyalty_points = forms.IntegerField(
+        label=_("Loyalty points used (their value comes off the amount)"),
+        min_value=0,
+        required=False,
+        initial=0,
+    )

@@ -5,6 +5,10 @@ the customer is told.
 What can be returned, per order line: the units handed over to the customer (collected, shipped,
 delivered or sold at the till) minus those already returned. The order lines are locked first,
 so two desks taking the same return at once cannot both succeed.
+
+The points the order earned are taken back pro rata to the refund (`loyalty_reverse`, keyed by
+the return so a replay takes nothing twice), after the stock moved: the loyalty account is always
+the last lock a service takes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from customers.loyalty import loyalty_reverse
+from customers.models import Channel
 from customers.phone import phone_or_none
 from inventory import services as stock
 from inventory.models import Location
@@ -98,7 +104,8 @@ def return_create(
 ) -> Return:
     """Take back units of an order at `location`: put them into stock there, record the refund.
 
-    `lines` are (order line id, quantity) pairs. Queues the "refunded" notification.
+    `lines` are (order line id, quantity) pairs. Takes back the loyalty points the refunded
+    share earned. Queues the "refunded" notification.
 
     Raises:
         InvalidReturn: no line, a quantity that is not a whole number above zero, or a line of
@@ -154,10 +161,26 @@ def return_create(
             performed_by=performed_by,
             reason=reason[:200],
         )
+        _reverse_points(order, return_request, location, performed_by)
         notification_queue(
             order=order, kind=NotificationKind.REFUNDED, return_request=return_request
         )
     return return_request
+
+
+def _reverse_points(order: Order, return_request: Return, location: Location, staff) -> None:
+    """Take back the points the refunded share of the order earned (none for a walk-in sale)."""
+    if order.customer_id is None or order.total <= 0:
+        return
+    loyalty_reverse(
+        customer=order.customer,
+        reference=order.number,
+        amount_returned=return_request.refund_amount,
+        total=order.total,
+        return_reference=f"{order.number}-R{return_request.pk}",
+        channel=Channel.STORE if location.is_store else "",
+        performed_by=staff if staff is not None and staff.is_authenticated else None,
+    )
 
 
 def _paid_for(line: OrderLine, quantity: int) -> Decimal:

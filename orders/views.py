@@ -390,6 +390,7 @@ class TillPayView(_TillMixin, View):
                         amount=data["amount"],
                     ),
                     performed_by=request.user,
+                    loyalty_points=data["loyalty_points"] or 0,
                 )
             except DomainError as error:
                 form.add_error(None, error.detail)

@@ -135,6 +135,7 @@ class OrderOutput(OrderSummaryOutput):
     """The one tracking view of an order: its lines, every fulfilment, its returns."""
 
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount_total = serializers.DecimalField(max_digits=12, decimal_places=2)
     shipping_total = serializers.DecimalField(max_digits=12, decimal_places=2)
     shipping_address = serializers.SerializerMethodField()
     vat_total = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -207,14 +208,21 @@ class CheckoutApi(_CustomerApi):
     """Order the customer's cart: home delivery or click-and-collect at a store.
 
     The payment is the one the site took (authorised or captured), recorded as reported; its
-    amount must be the order total. Errors: 400 `empty_cart`, `service_not_offered`,
-    `payment_amount_mismatch`, `invalid` (fields); 409 `insufficient_stock` (the SKUs named),
+    amount must be the order total, less the value of the `loyalty_points` she uses. Errors: 400
+    `empty_cart`, `service_not_offered`, `payment_amount_mismatch`, `points_exceed_total`,
+    `invalid` (fields); 409 `insufficient_stock` (the SKUs named), `insufficient_points`,
     `cart_not_editable`; 422 `idempotency_key_reused`.
     """
 
     class InputSerializer(serializers.Serializer):
         fulfilment = FulfilmentInput()
         payment = PaymentInput()
+        loyalty_points = serializers.IntegerField(
+            min_value=0,
+            required=False,
+            default=0,
+            help_text="Loyalty points she uses to pay: their value comes off the total.",
+        )
 
     @extend_schema(
         tags=["orders"],
@@ -239,6 +247,7 @@ class CheckoutApi(_CustomerApi):
             cart = open_cart_of(customer=customer)
             if cart is None:
                 raise EmptyCart()
+            cart.customer = customer  # already loaded: checkout's loyalty calls need her
             choice = (
                 PickupChoice(store=data["fulfilment"]["store"])
                 if data["fulfilment"]["type"] == "pickup"
@@ -249,6 +258,7 @@ class CheckoutApi(_CustomerApi):
                 channel=channel,
                 fulfilment=choice,
                 payment=PaymentInfo(**data["payment"]),
+                loyalty_points=data["loyalty_points"],
             )
             # Kept as JSON text: jsonb would reorder the keys, and a replay must be identical.
             text = json.dumps(_order_data(customer, order.number), default=str)

@@ -51,3 +51,15 @@ class AddressRequired(DomainError):
     code = "address_required"
     status_code = 400
     default_detail = _("A home delivery needs a delivery address.")
+
+
+class PointsNeedCustomer(DomainError):
+    code = "points_need_customer"
+    status_code = 400
+    default_detail = _("Loyalty points can only pay for a customer's order.")
+
+
+class PointsExceedTotal(DomainError):
+    code = "points_exceed_total"
+    status_code = 400
+    default_detail = _("The loyalty points used are worth more than the order.")

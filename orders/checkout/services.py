@@ -8,6 +8,11 @@ any row is written, the stock is reserved (delivery, pickup) or sold (till) thro
 change, the payment and the confirmation notification are written in bulk. Its query count does
 not grow with the number of lines: every read and write is one statement per kind of row, per
 location serving the order.
+
+Loyalty (the contract in `customers.loyalty`): points used to pay are spent under the order
+number and come off the total as `discount_total`; the customer then earns on what she paid,
+whatever the channel. Both run after the stock moved, so every service takes the customer's
+loyalty account lock last (returns and cancellations too): no lock cycle with the stock rows.
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.loyalty import loyalty_earn, loyalty_points_value, loyalty_spend
+from customers.models import Customer
 from inventory import services as stock
 from inventory.allocation import get_strategy
 from inventory.exceptions import InsufficientStock, ServiceNotOffered
@@ -37,6 +45,8 @@ from orders.checkout.exceptions import (
     InvalidPayment,
     OutOfStock,
     PaymentMismatch,
+    PointsExceedTotal,
+    PointsNeedCustomer,
 )
 from orders.checkout.types import (
     DeliveryChoice,
@@ -295,8 +305,12 @@ def order_checkout(
     fulfilment: FulfilmentChoice,
     payment: PaymentInfo | None,
     performed_by: AbstractBaseUser | None = None,
+    loyalty_points: int = 0,
 ) -> Order:
     """Turn the customer's cart into an order, reserving (or, at the till, selling) its stock.
+
+    `loyalty_points` of the customer pay part of it: their value is the order's discount, and
+    the payment covers the rest. She earns points on what she paid.
 
     Raises:
         AddressRequired: a home delivery without a delivery address.
@@ -307,12 +321,20 @@ def order_checkout(
         InvalidPayment, PaymentMismatch: the payment is not authorised or captured, or its
             amount is not the order total.
         UnknownVariant: a line's article is no longer sold.
+        InsufficientPoints: she holds fewer than `loyalty_points`.
+        PointsNeedCustomer, PointsExceedTotal: points on a walk-in sale, or worth more than
+            the order.
+        CustomerNotLive: the cart's customer was merged or erased.
+        ValidationError: negative `loyalty_points`.
     Nothing is written when it raises.
     """
     if isinstance(fulfilment, DeliveryChoice) and fulfilment.address is None:
         raise AddressRequired()
+    if loyalty_points < 0:
+        raise ValidationError({"loyalty_points": _("Points used cannot be negative.")})
     staff = _actor(performed_by)
     now = timezone.now()
+    cart_given = cart
     with transaction.atomic():
         cart = cart_mark_converted(cart=cart)
         cart_lines = list(
@@ -325,7 +347,8 @@ def order_checkout(
         lines = _order_lines(cart_lines)
         subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
         shipping = getattr(fulfilment, "shipping_total", Decimal("0.00"))
-        total = subtotal + shipping
+        discount = _points_discount(cart, loyalty_points, subtotal + shipping)
+        total = subtotal + shipping - discount
         _check_payment(payment, total)
         plans = _plan(fulfilment, lines, now)
 
@@ -345,6 +368,7 @@ def order_checkout(
             cart=cart,
             currency=cart_lines[0].variant.currency,
             subtotal=subtotal,
+            discount_total=discount,
             shipping_total=shipping,
             total=total,
             vat_total=sum((line.vat_amount for line in lines), Decimal("0.00")),
@@ -357,8 +381,57 @@ def order_checkout(
         _write_fulfilments(order, plans, references, lines, staff)
         if payment is not None:
             _record_payment(order, payment, staff)
+        _loyalty(order, _customer_of(cart, given=cart_given), loyalty_points, staff)
         notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMED)
     return order
+
+
+def _points_discount(cart: Cart, points: int, payable: Decimal) -> Decimal:
+    """What `points` take off an order worth `payable` (checked before anything is written)."""
+    if not points:
+        return Decimal("0.00")
+    if cart.customer_id is None:
+        raise PointsNeedCustomer()
+    value = loyalty_points_value(points)
+    if value > payable:
+        message = _("%(points)s points are worth %(value)s, more than the order (%(total)s).") % {
+            "points": points,
+            "value": value,
+            "total": payable,
+        }
+        raise PointsExceedTotal(message, fields={"loyalty_points": [message]})
+    return value
+
+
+def _customer_of(cart: Cart, *, given: Cart) -> Customer | None:
+    """The cart's customer, without a query when the caller's cart already carries her."""
+    if cart.customer_id is None:
+        return None
+    if given.customer_id == cart.customer_id and Cart.customer.is_cached(given):
+        return given.customer
+    return Customer.objects.get(pk=cart.customer_id)
+
+
+def _loyalty(order: Order, customer: Customer | None, points: int, staff) -> None:
+    """Spend the points used to pay, then earn on what was paid: one rule set, every channel."""
+    if customer is None:
+        return
+    if points:
+        loyalty_spend(
+            customer=customer,
+            points=points,
+            reference=order.number,
+            channel=order.channel,
+            performed_by=staff,
+        )
+    if customer.is_live:  # an erased or merged profile earns nothing (its cart is a leftover)
+        loyalty_earn(
+            customer=customer,
+            amount=order.total,
+            reference=order.number,
+            channel=order.channel,
+            performed_by=staff,
+        )
 
 
 def _ship_to(fulfilment: FulfilmentChoice) -> dict[str, str]:

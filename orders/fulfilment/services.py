@@ -7,6 +7,11 @@ records a `FulfilmentTransition` (who, when, why), moves the stock through `inve
 (a sale when the goods leave, a release when they never will), queues the customer's
 notification and brings the order's status up to date, all in one transaction.
 
+An order that ends cancelled (`order_cancel`, or its last pickup expiring) gives the customer's
+loyalty points back as if it never happened: the points it earned are taken back and those
+spent on it returned (`order_loyalty_reverse`), after the stock moved (the loyalty account is
+always the last lock taken).
+
 Order status: CANCELLED once every fulfilment is cancelled, expired or rejected; COMPLETED once
 every one is final and some reached the customer; ATTENTION (set by a rejection nobody else can
 cover) stays until a person cancels the order or the lines are served.
@@ -24,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.loyalty import loyalty_reverse, loyalty_spend_reverse
 from inventory import services as stock
 from orders.fulfilment import machine
 from orders.fulfilment.exceptions import (
@@ -280,7 +286,11 @@ def _expire_one(fulfilment_id: int, now: datetime) -> bool:
         )
         if fulfilment is None:  # collected meanwhile, or another sweeper has it
             return False
-        fulfilment_transition(fulfilment=fulfilment, to_status=S.EXPIRED, note=EXPIRED_NOTE)
+        expired = fulfilment_transition(
+            fulfilment=fulfilment, to_status=S.EXPIRED, note=EXPIRED_NOTE
+        )
+        if expired.order.status == OrderStatus.CANCELLED:
+            order_loyalty_reverse(order=expired.order)
     return True
 
 
@@ -373,4 +383,25 @@ def order_cancel(
             Order.objects.filter(pk=locked.pk).update(
                 status=OrderStatus.CANCELLED, updated_at=timezone.now()
             )
+        if locked.status == OrderStatus.CANCELLED:
+            order_loyalty_reverse(order=locked, performed_by=performed_by)
     return locked
+
+
+def order_loyalty_reverse(*, order: Order, performed_by: AbstractBaseUser | None = None) -> None:
+    """Undo the loyalty effects of a cancelled order: take back all it earned, give back what
+    was spent on it. Idempotent (keyed by the order number), nothing for a walk-in sale."""
+    if order.customer_id is None:
+        return
+    staff = _actor(performed_by)
+    with transaction.atomic():
+        if order.total > 0:
+            loyalty_reverse(
+                customer=order.customer,
+                reference=order.number,
+                amount_returned=order.total,
+                total=order.total,
+                return_reference=f"{order.number}-CANCEL",
+                performed_by=staff,
+            )
+        loyalty_spend_reverse(customer=order.customer, reference=order.number, performed_by=staff)

@@ -265,15 +265,26 @@ def post_checkout(url: str, customer_id: int, token: str, payload: dict, key: st
 
 
 def run_concurrently(calls: list, workers: int) -> list:
+    """Run the calls `workers` at a time, each wave released together; fail on any error.
+
+    A call's error is kept as its result rather than raised from the pool: raising would cancel
+    the calls still queued and leave the threads already waiting on the barrier there forever.
+    """
     barrier = threading.Barrier(min(workers, len(calls)))
 
     def call(task):
         function, args = task
-        barrier.wait()  # the first wave starts together
-        return function(*args)
+        try:
+            barrier.wait(timeout=60)  # the waves start together
+            return function(*args)
+        except Exception as error:  # reported below, with every other failure
+            return error
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(call, calls))
+        results = list(pool.map(call, calls))
+    errors = [repr(result) for result in results if isinstance(result, Exception)]
+    assert not errors, errors[:3]
+    return results
 
 
 @pytest.mark.django_db(transaction=True)
