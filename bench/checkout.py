@@ -7,8 +7,12 @@ with --workers sync workers for --seconds; then the same clients post to POST /b
 the project's URLs). Prints checkouts per second, the ratio (target >= 0.25), and the query count
 of one `order_checkout` for carts of 1, 10 and 50 lines (target <= 40, the same for all three).
 
+Confirmations are queued as in production, to Redis (--broker-url), on a queue of the run's
+own that nobody consumes and that is deleted at the end. (A file-system broker writes a file per
+message inside the request, which production never does.)
+
 .venv/bin/python bench/checkout.py [--workers 2] [--clients 8] [--seconds 10]
-                                   [--database-url postgres://...]
+                                   [--database-url postgres://...] [--broker-url redis://...]
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -35,6 +38,7 @@ from _support import fresh_database, report, setup_django, target
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/omni_bench_checkout"
+DEFAULT_BROKER = "redis://127.0.0.1:6379/15"
 PRICE = Decimal("10.00")
 PLENTY = 10_000_000
 CARTS_PER_CLIENT = 3_000  # more than a client can check out in a run
@@ -236,13 +240,26 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="client threads")
     parser.add_argument("--seconds", type=float, default=10, help="load time per endpoint")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    parser.add_argument("--broker-url", default=DEFAULT_BROKER, help="a redis:// URL")
     args = parser.parse_args()
 
-    # Confirmations are queued as in production, to a broker folder nobody consumes.
-    var_dir = Path(tempfile.mkdtemp(prefix="omni-bench-checkout-"))
-    for folder in ("celery/queue", "celery/processed"):
-        (var_dir / folder).mkdir(parents=True)
-    os.environ.update({"CELERY_BROKER_URL": "filesystem://", "OMNI_VAR_DIR": str(var_dir)})
+    queue = f"omni-bench-checkout-{uuid.uuid4().hex[:8]}"
+    os.environ.update({"CELERY_BROKER_URL": args.broker_url, "CELERY_TASK_DEFAULT_QUEUE": queue})
+    try:
+        run(args)
+    finally:
+        _drop_queue(args.broker_url, queue)
+
+
+def _drop_queue(broker_url: str, queue: str) -> None:
+    """Delete the run's queue: its messages were never meant to be sent."""
+    from omni.celery import app
+
+    with app.connection_for_write(broker_url) as connection:
+        connection.default_channel.queue_delete(queue)
+
+
+def run(args: argparse.Namespace) -> None:
     setup_django(fresh_database(args.database_url))
     from django.db import connections
 

@@ -260,8 +260,9 @@ class CheckoutApi(_CustomerApi):
                 payment=PaymentInfo(**data["payment"]),
                 loyalty_points=data["loyalty_points"],
             )
+            # The order comes back with its lines, fulfilments and payment in hand: no re-read.
             # Kept as JSON text: jsonb would reorder the keys, and a replay must be identical.
-            text = json.dumps(_order_data(customer, order.number), default=str)
+            text = json.dumps(OrderOutput(order).data, default=str)
             CheckoutRequest.objects.filter(pk=record.pk).update(
                 order=order, response_status=201, response_body=text
             )

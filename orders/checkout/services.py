@@ -278,7 +278,7 @@ def _write_fulfilments(
         ]
     )
     by_variant = {line.variant_id: line for line in lines}
-    FulfilmentLine.objects.bulk_create(
+    fulfilment_lines = FulfilmentLine.objects.bulk_create(
         [
             FulfilmentLine(
                 fulfilment=fulfilment, order_line=by_variant[variant_id], quantity=quantity
@@ -287,6 +287,10 @@ def _write_fulfilments(
             for variant_id, quantity in plan.lines
         ]
     )
+    for fulfilment in fulfilments:
+        _prefetched(
+            fulfilment, lines=[line for line in fulfilment_lines if line.fulfilment is fulfilment]
+        )
     FulfilmentTransition.objects.bulk_create(
         [
             FulfilmentTransition(
@@ -310,7 +314,8 @@ def order_checkout(
     """Turn the customer's cart into an order, reserving (or, at the till, selling) its stock.
 
     `loyalty_points` of the customer pay part of it: their value is the order's discount, and
-    the payment covers the rest. She earns points on what she paid.
+    the payment covers the rest. She earns points on what she paid. The order is returned with
+    its lines, fulfilments (and their lines), payments and returns prefetched, as written.
 
     Raises:
         AddressRequired: a home delivery without a delivery address.
@@ -378,12 +383,28 @@ def order_checkout(
         for line in lines:
             line.order = order
         OrderLine.objects.bulk_create(lines)
-        _write_fulfilments(order, plans, references, lines, staff)
-        if payment is not None:
-            _record_payment(order, payment, staff)
+        fulfilments = _write_fulfilments(order, plans, references, lines, staff)
+        payments = [] if payment is None else [_record_payment(order, payment, staff)]
         _loyalty(order, _customer_of(cart, given=cart_given), loyalty_points, staff)
         notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMED)
+    # Everything the tracking view shows is in hand: a caller serializes the order without
+    # reading it back (the checkout API's answer cost as much as the checkout's own writes).
+    _prefetched(order, lines=lines, fulfilments=fulfilments, payments=payments, returns=[])
     return order
+
+
+def _prefetched(instance, **related: list) -> None:
+    """Fill `instance`'s related managers as `prefetch_related` would, from rows just written.
+
+    `.all()` then reads these rows; `.filter()`, `.get()` and `refresh_from_db()` still query.
+    """
+    cache = getattr(instance, "_prefetched_objects_cache", {})
+    for name, rows in related.items():
+        queryset = getattr(instance, name).get_queryset()
+        queryset._result_cache = rows
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    instance._prefetched_objects_cache = cache
 
 
 def _points_discount(cart: Cart, points: int, payable: Decimal) -> Decimal:

@@ -24,7 +24,12 @@ from inventory.models import StockLevel
 from orders.checkout import StoreSaleChoice, order_checkout
 from orders.models import CartStatus, CheckoutRequest, Order, OrderStatus
 from tests.customers.factories import CustomerFactory
-from tests.inventory.factories import StockLevelFactory, StoreFactory, VariantFactory
+from tests.inventory.factories import (
+    StockLevelFactory,
+    StoreFactory,
+    VariantFactory,
+    WarehouseFactory,
+)
 from tests.orders.factories import CartFactory, CartLineFactory
 
 pytestmark = pytest.mark.django_db
@@ -430,3 +435,40 @@ def test_erasing_her_blanks_the_addresses_of_the_orders_kept_and_deletes_her_car
     order = Order.objects.get()
     assert (order.ship_to_name, order.ship_to_line1, order.ship_to_city) == ("", "", "")
     assert not Cart.objects.filter(customer=customer).exists()
+
+
+def test_the_checkout_answer_built_in_hand_is_the_order_read_back(store):
+    # A split delivery of three lines, paid partly with points: the answer checkout builds from
+    # what it wrote is exactly what the tracking view reads back from the database.
+    from customers.loyalty import loyalty_adjust
+
+    customer = CustomerFactory()
+    loyalty_adjust(customer=customer, points=100, reason="gift", performed_by=None)
+    cart = CartFactory(customer=customer)
+    north, south = WarehouseFactory(code="NORD"), WarehouseFactory(code="SUD")
+    for index, (where, price) in enumerate(((north, "12.50"), (south, "30.00"), (north, "7.25"))):
+        variant = VariantFactory(sku=f"SKU-{index}", price=Decimal(price))
+        StockLevelFactory(location=where, variant=variant, on_hand=5)
+        CartLineFactory(cart=cart, variant=variant, quantity=index + 1)
+    payload = {
+        "fulfilment": {
+            "type": "delivery",
+            "address": {"name": "Léa", "line1": "1 rue", "postal_code": "75011", "city": "Paris"},
+        },
+        "payment": {
+            "provider": "stripe",
+            "reference": "pi_x",
+            "status": "captured",
+            "amount": "89.25",
+        },
+        "loyalty_points": 100,
+    }
+    client = client_for(customer)
+
+    placed = client.post(CHECKOUT, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-split")
+
+    assert placed.status_code == 201, placed.json()
+    assert len(placed.json()["fulfilments"]) == 2
+    assert (placed.json()["discount_total"], placed.json()["total"]) == ("5.00", "89.25")
+    detail = client.get(f"{ORDERS}{placed.json()['number']}/")
+    assert detail.json() == placed.json()
