@@ -252,11 +252,14 @@ def main() -> None:
 
 
 def _drop_queue(broker_url: str, queue: str) -> None:
-    """Delete the run's queue: its messages were never meant to be sent."""
+    """Empty the run's queue (Redis drops an empty list): its messages were never to be sent.
+
+    Not `queue_delete`: kombu's Redis transport deletes only queues bound in this process, and
+    the gunicorn workers did the publishing."""
     from omni.celery import app
 
     with app.connection_for_write(broker_url) as connection:
-        connection.default_channel.queue_delete(queue)
+        connection.default_channel.queue_purge(queue)
 
 
 def run(args: argparse.Namespace) -> None:
