@@ -242,6 +242,43 @@ def _copy(cursor, name: str, model, rows: list[dict], *, without=(), number=Fals
     return names
 
 
+def _insert_orm(rows: _Rows) -> int:
+    """The same batch through the ORM, for SQLite: slower, fine at demo sizes."""
+    numbers = [row["number"] for row in rows.orders]
+    existing = set(Order.objects.filter(number__in=numbers).values_list("number", flat=True))
+    with transaction.atomic():
+        orders = Order.objects.bulk_create(
+            Order(**row) for row in rows.orders if row["number"] not in existing
+        )
+        ids = {order.number: order.pk for order in orders}
+
+        def owned(batch: list[dict], model):
+            return [
+                model(
+                    order_id=ids[row["order_number"]],
+                    **{k: v for k, v in row.items() if k != "order_number"},
+                )
+                for row in batch
+                if row["order_number"] in ids
+            ]
+
+        lines = OrderLine.objects.bulk_create(owned(rows.lines, OrderLine))
+        fulfilments = Fulfilment.objects.bulk_create(owned(rows.fulfilments, Fulfilment))
+        by_order = {fulfilment.order_id: fulfilment.pk for fulfilment in fulfilments}
+        FulfilmentLine.objects.bulk_create(
+            FulfilmentLine(
+                fulfilment_id=by_order[line.order_id], order_line_id=line.pk, quantity=line.quantity
+            )
+            for line in lines
+            if line.order_id in by_order
+        )
+        SurveyAnswer.objects.bulk_create(
+            (SurveyAnswer(**row) for row in rows.answers if row["order_number"] in ids),
+            ignore_conflicts=True,
+        )
+    return len(orders)
+
+
 def _insert(rows: _Rows) -> int:
     """Insert one batch in one statement; return how many orders were new."""
     tables = {model: model._meta.db_table for model in (Order, OrderLine, Fulfilment)}
@@ -304,7 +341,8 @@ def seed_orders(*, orders_per_customer: int, seed: int, now: datetime | None = N
     """Give SHARE_ORDERING of the seeded customers 1 to 2 x `orders_per_customer` - 1 orders
     (that many on average) over the last 12 months; return how many orders were new.
 
-    PostgreSQL only (COPY). Nothing is written without a catalogue and a location to serve from.
+    PostgreSQL inserts with COPY; other databases (the SQLite of `make run`) through bulk_create.
+    Nothing is written without a catalogue and a location to serve from.
     """
     if orders_per_customer <= 0:
         return 0
@@ -324,5 +362,5 @@ def seed_orders(*, orders_per_customer: int, seed: int, now: datetime | None = N
             customers, orders_per_customer=orders_per_customer, seed=seed, places=places, now=now
         )
         if rows.orders:
-            added += _insert(rows)
+            added += _insert(rows) if connection.vendor == "postgresql" else _insert_orm(rows)
     return added

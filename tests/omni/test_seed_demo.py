@@ -61,3 +61,21 @@ def test_seed_refuses_negative_sizes():
     with pytest.raises(CommandError, match="--customers must be zero or more"):
         call_command("seed_demo", customers=-1, verbosity=0)
     assert Customer.objects.count() == 0
+
+
+def test_demo_orders_through_the_orm_path_of_make_run_match_the_copy_path(monkeypatch):
+    """`make run` seeds on SQLite, where the orders go through bulk_create instead of COPY."""
+    from django.db import connections
+
+    from omni import demo_orders
+    from orders.models import FulfilmentLine, Order
+
+    call_command("seed_demo", customers=60, products=4, stores=2, orders=0, verbosity=0)
+    monkeypatch.setattr(connections["default"], "vendor", "sqlite")
+
+    added = demo_orders.seed_orders(orders_per_customer=2, seed=1)
+    again = demo_orders.seed_orders(orders_per_customer=2, seed=1)
+
+    assert added == Order.objects.count() > 0
+    assert again == 0
+    assert FulfilmentLine.objects.count() >= Order.objects.count()
