@@ -69,7 +69,7 @@ def test_a_salesperson_sells_at_the_till_the_cart_the_customer_built_on_her_phon
     page.get_by_role("button", name="Start the sale").click()
     expect(page.get_by_text("Sale for Léa Moreau")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="ROBE-38")).to_contain_text("89.00")
-    expect(page.get_by_label("Amount")).to_have_value("89.00")
+    expect(page.get_by_label("Amount", exact=True)).to_have_value("89.00")
     page.get_by_label("Paid by").select_option(label="Card")
     page.get_by_label("Payment reference (terminal receipt)").fill("TPE-20240611-0042")
     screenshot("till-ready-to-pay")
