@@ -169,7 +169,7 @@ if OMNI_MESSAGING_FILE:
         OMNI_MESSAGING_OPTIONS.setdefault(_channel, {})["path"] = OMNI_MESSAGING_FILE
 
 # Click-and-collect: days a ready order waits at the store before it expires.
-OMNI_PICKUP_DAYS = int(env_str("OMNI_PICKUP_DAYS", "7"))
+OMNI_PICKUP_DAYS = env_int("OMNI_PICKUP_DAYS", 7)
 
 # --- Loyalty and satisfaction (customers/loyalty, customers/satisfaction) ----------------------
 # One rule set for every channel. Amounts are euros; read as Decimal(str(value)).
