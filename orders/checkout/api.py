@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -33,12 +33,12 @@ from orders.cart.selectors import open_cart_of
 from orders.checkout.exceptions import (
     EmptyCart,
     IdempotencyKeyRequired,
-    IdempotencyKeyReused,
 )
+from orders.checkout.idempotency import checkout_request_claim, checkout_request_complete
 from orders.checkout.selectors import customer_order, customer_orders, pickup_options
 from orders.checkout.services import order_checkout
 from orders.checkout.types import DeliveryChoice, PaymentInfo, PickupChoice, ShippingAddress
-from orders.models import CheckoutRequest, Order, PaymentStatus
+from orders.models import Order, PaymentStatus
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -241,7 +241,9 @@ class CheckoutApi(_CustomerApi):
         data = serializer.validated_data
         fingerprint = _fingerprint({"channel": channel, "body": request.data})
         with transaction.atomic():
-            record = _claim_key(scope=f"customer:{customer.pk}", key=key, fingerprint=fingerprint)
+            record = checkout_request_claim(
+                scope=f"customer:{customer.pk}", key=key, fingerprint=fingerprint
+            )
             if record.response_status is not None:
                 return Response(json.loads(record.response_body), status=record.response_status)
             cart = open_cart_of(customer=customer)
@@ -263,27 +265,8 @@ class CheckoutApi(_CustomerApi):
             # The order comes back with its lines, fulfilments and payment in hand: no re-read.
             # Kept as JSON text: jsonb would reorder the keys, and a replay must be identical.
             text = json.dumps(OrderOutput(order).data, default=str)
-            CheckoutRequest.objects.filter(pk=record.pk).update(
-                order=order, response_status=201, response_body=text
-            )
+            checkout_request_complete(record=record, order=order, status=201, body=text)
         return Response(json.loads(text), status=201)
-
-
-def _claim_key(*, scope: str, key: str, fingerprint: str) -> CheckoutRequest:
-    """Insert the key's row, or wait for and lock the one a concurrent request inserted.
-
-    Raises:
-        IdempotencyKeyReused: the key was used with another body.
-    """
-    try:
-        with transaction.atomic():
-            return CheckoutRequest.objects.create(scope=scope, key=key, request_hash=fingerprint)
-    except IntegrityError:
-        # The first request has committed (the insert waited for it): replay its answer.
-        record = CheckoutRequest.objects.select_for_update().get(scope=scope, key=key)
-    if record.request_hash != fingerprint:
-        raise IdempotencyKeyReused()
-    return record
 
 
 # --- the customer's orders ---------------------------------------------------------------------
