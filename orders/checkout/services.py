@@ -237,8 +237,20 @@ def _plan(choice: FulfilmentChoice, lines: list[OrderLine], now: datetime) -> li
 
 
 def _move_stock(plans: list[_Plan], references: list[str], lines: list[OrderLine], staff) -> None:
+    # Locations in primary-key order: two checkouts served by the same locations lock their stock
+    # rows in the same order, so a split delivery never deadlocks with another.
+    planned = sorted(
+        zip(plans, references, strict=True),
+        key=lambda pair: (
+            (
+                pair[0].location
+                if pair[0].kind == FulfilmentKind.STORE_SALE
+                else pair[0].stock_location
+            ).pk
+        ),
+    )
     try:
-        for plan, reference in zip(plans, references, strict=True):
+        for plan, reference in planned:
             if plan.kind == FulfilmentKind.STORE_SALE:
                 stock.stock_sell(
                     location=plan.location,
