@@ -5,8 +5,10 @@ A message touched an order when she opened or clicked it within the window that 
 touch kind allow (settings.OMNI_ATTRIBUTION_WINDOWS, in days) before the order was placed. Every
 touching message gets an `Attribution` row with a linear share (1/n, the rounding left on the
 last touch so an order's shares add up to exactly 1 and its revenue shares to its total), and
-the latest touch is the last-touch one. The whole computation is one INSERT ... SELECT with
-window functions; ON CONFLICT DO NOTHING on (order, message) makes every pass idempotent.
+the latest touch is the last-touch one. A message whose discount code paid for the order is a
+touch whatever the window, and always the last touch (touch "code"): she typed the code it
+carried. The whole computation is one INSERT ... SELECT with window functions; ON CONFLICT DO
+NOTHING on (order, message) makes every pass idempotent.
 
 Orders never import campaigns: this module reads orders, from a beat sweep over new orders past
 a watermark (`orders_attribute_new`), or for one order (`order_attribute`).
@@ -21,7 +23,13 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from campaigns.models import Attribution, AttributionWatermark, Message, TrackingEvent
+from campaigns.models import (
+    Attribution,
+    AttributionWatermark,
+    DiscountCode,
+    Message,
+    TrackingEvent,
+)
 from orders.models import Order, OrderStatus
 
 DEFAULT_WINDOWS = {"email": {"click": 5, "open": 5}, "sms": {"click": 1}, "push": {"click": 1}}
@@ -49,28 +57,40 @@ def _table(model) -> str:
 
 _SQL = """
 WITH windows (channel, kind, seconds) AS (VALUES {windows}),
-touches AS (
-    SELECT o.id AS order_id, o.placed_at, o.total, m.id AS message_id, m.campaign_id,
-           m.variant_id, m.customer_id, m.channel,
-           MAX(e.at) AS touched_at,
-           -- the kind of the latest touch; 'click' sorts before 'open' on a tie
-           (ARRAY_AGG(e.kind ORDER BY e.at DESC, e.kind))[1] AS touch
+hits AS (
+    SELECT o.id AS order_id, o.placed_at, o.total, e.message_id, e.at, e.kind, 0 AS redeemed
     FROM {order} o
     JOIN {event} e ON e.customer_id = o.customer_id
     JOIN windows w ON w.channel = e.channel AND w.kind = e.kind
-    JOIN {message} m ON m.id = e.message_id
     WHERE {orders_filter}
       AND o.status <> %s
       AND e.at <= o.placed_at
       AND e.at > o.placed_at - w.seconds * INTERVAL '1 second'
-    GROUP BY o.id, o.placed_at, o.total, m.id, m.campaign_id, m.variant_id, m.customer_id,
-             m.channel
+    UNION ALL
+    -- the message's discount code paid for the order: a touch whatever the window
+    SELECT o.id, o.placed_at, o.total, d.message_id, d.redeemed_at, 'code', 1
+    FROM {order} o
+    JOIN {code} d ON d.redeemed_order_id = o.id
+    WHERE {orders_filter}
+      AND o.status <> %s
+),
+touches AS (
+    SELECT h.order_id, h.placed_at, h.total, m.id AS message_id, m.campaign_id,
+           m.variant_id, m.customer_id, m.channel,
+           MAX(h.at) AS touched_at,
+           -- the kind of the latest touch ('code' first); 'click' sorts before 'open' on a tie
+           (ARRAY_AGG(h.kind ORDER BY h.redeemed DESC, h.at DESC, h.kind))[1] AS touch,
+           MAX(h.redeemed) AS redeemed
+    FROM hits h
+    JOIN {message} m ON m.id = h.message_id
+    GROUP BY h.order_id, h.placed_at, h.total, m.id, m.campaign_id, m.variant_id,
+             m.customer_id, m.channel
 ),
 ranked AS (
     SELECT t.*,
            COUNT(*) OVER (PARTITION BY order_id) AS touches,
            ROW_NUMBER() OVER (
-               PARTITION BY order_id ORDER BY touched_at DESC, message_id DESC
+               PARTITION BY order_id ORDER BY redeemed DESC, touched_at DESC, message_id DESC
            ) AS position
     FROM touches t
 )
@@ -93,20 +113,21 @@ ON CONFLICT (order_id, message_id) DO NOTHING
 
 
 def _attribute(orders_filter: str, params: list) -> int:
-    windows = attribution_windows()
-    if not windows:
-        return 0
+    # No window configured still credits redeemed codes: a window nothing can fall into.
+    windows = attribution_windows() or [("", "", 0)]
     sql = _SQL.format(
         windows=", ".join(["(%s, %s, %s)"] * len(windows)),
         order=_table(Order),
         event=_table(TrackingEvent),
         message=_table(Message),
+        code=_table(DiscountCode),
         attribution=_table(Attribution),
         orders_filter=orders_filter,
     )
     flat = [value for window in windows for value in window]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*flat, *params, OrderStatus.CANCELLED, timezone.now()])
+        cancelled = OrderStatus.CANCELLED
+        cursor.execute(sql, [*flat, *params, cancelled, *params, cancelled, timezone.now()])
         return cursor.rowcount
 
 

@@ -129,3 +129,6 @@ class TillPayForm(forms.Form):
         required=False,
         initial=0,
     )
+    discount_code = forms.CharField(
+        label=_("Discount code (from a campaign message)"), max_length=40, required=False
+    )

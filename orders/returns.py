@@ -135,7 +135,7 @@ def return_create(
                 returnable={pk: counted[pk].returnable for pk in too_many},
             )
         paid = sum(
-            (_paid_for(counted[pk].line, qty) for pk, qty in wanted.items()), start=Decimal(0)
+            (_paid_for_next(counted[pk], qty) for pk, qty in wanted.items()), start=Decimal(0)
         )
         if refund_amount < 0 or refund_amount > paid:
             raise RefundTooHigh(maximum=str(paid))
@@ -184,8 +184,19 @@ def _reverse_points(order: Order, return_request: Return, location: Location, st
 
 
 def _paid_for(line: OrderLine, quantity: int) -> Decimal:
-    """What the customer paid for `quantity` units of the line (its total, pro rata)."""
+    """What the customer paid for `quantity` units of the line (its total, pro rata).
+
+    `line_total` is what was paid for the line after a discount code (orders.checkout.discounts
+    takes the code off the lines), so a discounted unit is never refunded at its catalogue price.
+    """
     return (line.line_total * quantity / line.quantity).quantize(CENT, ROUND_HALF_UP)
+
+
+def _paid_for_next(item: ReturnableLine, quantity: int) -> Decimal:
+    """What was paid for the next `quantity` units after those already returned: returned one
+    by one, a line's refunds add up to its total exactly (no cent gained on the rounding)."""
+    line, returned = item.line, item.returned
+    return _paid_for(line, returned + quantity) - _paid_for(line, returned)
 
 
 def orders_matching(*, query: str, store_ids: Sequence[int]) -> QuerySet[Order]:

@@ -9,6 +9,7 @@ checkout service. The pickup and order screens are in orders.fulfilment.views.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
@@ -17,6 +18,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -31,6 +33,7 @@ from omni.views import StaffScreenMixin
 from orders.cart import services
 from orders.cart.links import cart_send_link
 from orders.cart.selectors import cart_trail, cart_view, open_cart_of
+from orders.checkout.discounts import discount_amounts, discount_quote
 from orders.checkout.services import order_checkout
 from orders.checkout.types import PaymentInfo, StoreSaleChoice
 from orders.forms import (
@@ -313,7 +316,9 @@ class _TillMixin(StoreScreenMixin):
             status__in=OPEN_STATUSES,
         )
 
-    def render_till(self, request, cart: Cart, *, add_form=None, pay_form=None, status=200):
+    def render_till(
+        self, request, cart: Cart, *, add_form=None, pay_form=None, status=200, quote=None
+    ):
         view = cart_view(cart=cart, store=self.store)
         context = {
             "cart": cart,
@@ -322,6 +327,7 @@ class _TillMixin(StoreScreenMixin):
             "stores": self.staff_stores.stores,
             "add_form": add_form or CartLineAddForm(),
             "pay_form": pay_form or TillPayForm(initial={"amount": view.total}),
+            "quote": quote,
         }
         return render(request, "orders/till.html", context, status=status)
 
@@ -375,6 +381,8 @@ class TillPayView(_TillMixin, View):
 
     def post(self, request: HttpRequest, cart_id: int) -> HttpResponse:
         cart = self.get_cart()
+        if "apply_code" in request.POST:
+            return self.apply_code(request, cart)
         form = TillPayForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
@@ -391,11 +399,39 @@ class TillPayView(_TillMixin, View):
                     ),
                     performed_by=request.user,
                     loyalty_points=data["loyalty_points"] or 0,
+                    discount_code=data["discount_code"],
                 )
             except DomainError as error:
-                form.add_error(None, error.detail)
+                field = (
+                    "discount_code" if "discount_code" in error.extra.get("fields", {}) else None
+                )
+                form.add_error(field, error.detail)
             else:
                 messages.success(request, _("Sale %(number)s done.") % {"number": order.number})
                 url = reverse("orders:order-detail", kwargs={"number": order.number})
                 return redirect(f"{url}?{urlencode({'store': self.store.code})}")
         return self.render_till(request, cart, pay_form=form, status=400)
+
+    def apply_code(self, request: HttpRequest, cart: Cart) -> HttpResponse:
+        """Check the discount code (without taking it) and show the amount left to pay."""
+        view = cart_view(cart=cart, store=self.store)
+        code = request.POST.get("discount_code", "")
+        form = TillPayForm(initial={"amount": view.total, "discount_code": code})
+        try:
+            discount = discount_quote(
+                code=code, customer=cart.customer, subtotal=view.total, at=timezone.now()
+            )
+        except DomainError as error:
+            form = TillPayForm(data={**request.POST.dict(), "amount": view.total})
+            form.is_valid()
+            for name in [name for name in form.errors if name != "discount_code"]:
+                del form.errors[name]  # the payment is not taken yet: only the code is wrong
+            form.add_error("discount_code", error.detail)
+            return self.render_till(request, cart, pay_form=form, status=400)
+        saved = sum(
+            discount_amounts([line.line_total for line in view.lines], discount), Decimal("0.00")
+        )
+        to_pay = view.total - saved
+        form = TillPayForm(initial={"amount": to_pay, "discount_code": discount.code})
+        quote = {"label": discount.label, "saved": saved, "to_pay": to_pay}
+        return self.render_till(request, cart, pay_form=form, quote=quote)

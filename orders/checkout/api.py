@@ -70,6 +70,9 @@ class OrderLineOutput(serializers.Serializer):
     vat_rate = serializers.DecimalField(max_digits=4, decimal_places=2)
     line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
     vat_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What a discount code took off the line."
+    )
 
 
 class FulfilmentLineOutput(serializers.Serializer):
@@ -121,6 +124,12 @@ class AddressInput(serializers.Serializer):
     phone = serializers.CharField(max_length=16, required=False, default="")
 
 
+class DiscountOutput(serializers.Serializer):
+    code = serializers.CharField(source="discount_code")
+    label = serializers.CharField(source="discount_label")
+    amount = serializers.DecimalField(source="code_discount", max_digits=12, decimal_places=2)
+
+
 class OrderSummaryOutput(serializers.Serializer):
     number = serializers.CharField()
     status = serializers.CharField()
@@ -136,12 +145,21 @@ class OrderOutput(OrderSummaryOutput):
 
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
     discount_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.SerializerMethodField(
+        help_text="The discount code that paid part of the lines (already off `subtotal`)."
+    )
     shipping_total = serializers.DecimalField(max_digits=12, decimal_places=2)
     shipping_address = serializers.SerializerMethodField()
     vat_total = serializers.DecimalField(max_digits=12, decimal_places=2)
     lines = OrderLineOutput(many=True)
     fulfilments = FulfilmentDetailOutput(many=True)
     returns = ReturnOutput(many=True)
+
+    @extend_schema_field(DiscountOutput(allow_null=True))
+    def get_discount(self, order: Order) -> dict[str, str] | None:
+        if not order.discount_code:
+            return None
+        return DiscountOutput(order).data
 
     @extend_schema_field(AddressInput(allow_null=True))
     def get_shipping_address(self, order: Order) -> dict[str, str] | None:
@@ -210,6 +228,7 @@ class CheckoutApi(_CustomerApi):
     The payment is the one the site took (authorised or captured), recorded as reported; its
     amount must be the order total, less the value of the `loyalty_points` she uses. Errors: 400
     `empty_cart`, `service_not_offered`, `payment_amount_mismatch`, `points_exceed_total`,
+    `invalid_discount_code` (on `discount_code`: unknown, expired, used, another customer's),
     `invalid` (fields); 409 `insufficient_stock` (the SKUs named), `insufficient_points`,
     `cart_not_editable`; 422 `idempotency_key_reused`.
     """
@@ -222,6 +241,13 @@ class CheckoutApi(_CustomerApi):
             required=False,
             default=0,
             help_text="Loyalty points she uses to pay: their value comes off the total.",
+        )
+        discount_code = serializers.CharField(
+            max_length=40,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="A discount code of hers (e.g. from a campaign): it comes off the lines.",
         )
 
     @extend_schema(
@@ -261,6 +287,7 @@ class CheckoutApi(_CustomerApi):
                 fulfilment=choice,
                 payment=PaymentInfo(**data["payment"]),
                 loyalty_points=data["loyalty_points"],
+                discount_code=data["discount_code"],
             )
             # The order comes back with its lines, fulfilments and payment in hand: no re-read.
             # Kept as JSON text: jsonb would reorder the keys, and a replay must be identical.

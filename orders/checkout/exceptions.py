@@ -63,3 +63,32 @@ class PointsExceedTotal(DomainError):
     code = "points_exceed_total"
     status_code = 400
     default_detail = _("The loyalty points used are worth more than the order.")
+
+
+class InvalidDiscountCode(DomainError):
+    """A discount code the checkout refuses: the reason is on the `discount_code` field."""
+
+    code = "invalid_discount_code"
+    status_code = 400
+    default_detail = _("This discount code does not exist.")
+
+    def __init__(self, detail: str | None = None, **extra) -> None:
+        detail = str(detail or self.default_detail)
+        extra.setdefault("fields", {"discount_code": [detail]})
+        super().__init__(detail, **extra)
+
+    @classmethod
+    def unknown(cls) -> "InvalidDiscountCode":
+        return cls(_("This discount code does not exist."))
+
+    @classmethod
+    def expired(cls) -> "InvalidDiscountCode":
+        return cls(_("This discount code has expired."))
+
+    @classmethod
+    def used(cls) -> "InvalidDiscountCode":
+        return cls(_("This discount code has already been used."))
+
+    @classmethod
+    def not_hers(cls) -> "InvalidDiscountCode":
+        return cls(_("This discount code belongs to another customer."))

@@ -39,6 +39,7 @@ from inventory.selectors import Channel as StockChannel
 from inventory.selectors import available_expression, locations, pickup_ready_at, stock_levels
 from inventory.services import StockLine
 from orders.cart.services import cart_mark_converted
+from orders.checkout.discounts import Discount, discount_lines, discount_redeem, discount_reserve
 from orders.checkout.exceptions import (
     AddressRequired,
     EmptyCart,
@@ -322,12 +323,15 @@ def order_checkout(
     payment: PaymentInfo | None,
     performed_by: AbstractBaseUser | None = None,
     loyalty_points: int = 0,
+    discount_code: str = "",
 ) -> Order:
     """Turn the customer's cart into an order, reserving (or, at the till, selling) its stock.
 
     `loyalty_points` of the customer pay part of it: their value is the order's discount, and
-    the payment covers the rest. She earns points on what she paid. The order is returned with
-    its lines, fulfilments (and their lines), payments and returns prefetched, as written.
+    the payment covers the rest. She earns points on what she paid. A `discount_code` (one of
+    hers, see orders.checkout.discounts) is taken for this order and comes off its lines. The
+    order is returned with its lines, fulfilments (and their lines), payments and returns
+    prefetched, as written.
 
     Raises:
         AddressRequired: a home delivery without a delivery address.
@@ -343,6 +347,7 @@ def order_checkout(
             the order.
         CustomerNotLive: the cart's customer was merged or erased.
         ValidationError: negative `loyalty_points`.
+        InvalidDiscountCode: the code is unknown, expired, used or another customer's.
     Nothing is written when it raises.
     """
     if isinstance(fulfilment, DeliveryChoice) and fulfilment.address is None:
@@ -362,6 +367,7 @@ def order_checkout(
         if not cart_lines:
             raise EmptyCart()
         lines = _order_lines(cart_lines)
+        code = _discount(discount_code, lines, cart, cart_given, now)
         subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
         shipping = getattr(fulfilment, "shipping_total", Decimal("0.00"))
         discount = _points_discount(cart, loyalty_points, subtotal + shipping)
@@ -390,6 +396,7 @@ def order_checkout(
             total=total,
             vat_total=sum((line.vat_amount for line in lines), Decimal("0.00")),
             placed_by=staff,
+            **_discount_fields(code, lines),
             **_ship_to(fulfilment),
         )
         for line in lines:
@@ -397,6 +404,8 @@ def order_checkout(
         OrderLine.objects.bulk_create(lines)
         fulfilments = _write_fulfilments(order, plans, references, lines, staff)
         payments = [] if payment is None else [_record_payment(order, payment, staff)]
+        if code is not None:
+            discount_redeem(discount=code, order=order)
         _loyalty(order, _customer_of(cart, given=cart_given), loyalty_points, staff)
         notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMED)
     # Everything the tracking view shows is in hand: a caller serializes the order without
@@ -434,6 +443,33 @@ def _points_discount(cart: Cart, points: int, payable: Decimal) -> Decimal:
         }
         raise PointsExceedTotal(message, fields={"loyalty_points": [message]})
     return value
+
+
+def _discount(
+    code: str, lines: list[OrderLine], cart: Cart, given: Cart, now: datetime
+) -> Discount | None:
+    """Take the discount code for this checkout (locked until commit) and apply it to the lines.
+
+    Before the stock moves: a refused code fails fast, and the code's lock is never taken while
+    holding stock rows another checkout waits for.
+    """
+    if not (code or "").strip():
+        return None
+    subtotal = sum((line.line_total for line in lines), Decimal("0.00"))
+    customer = _customer_of(cart, given=given)
+    discount = discount_reserve(code=code, customer=customer, subtotal=subtotal, at=now)
+    discount_lines(lines, discount, vat_of=vat_of)
+    return discount
+
+
+def _discount_fields(discount: Discount | None, lines: list[OrderLine]) -> dict:
+    if discount is None:
+        return {}
+    return {
+        "discount_code": discount.code,
+        "discount_label": discount.label[:200],
+        "code_discount": sum((line.discount_amount for line in lines), Decimal("0.00")),
+    }
 
 
 def _customer_of(cart: Cart, *, given: Cart) -> Customer | None:

@@ -67,6 +67,11 @@ class Order(models.Model):
     shipping_total = _money(_("shipping"), default=0)
     total = _money(_("total"), default=0)
     vat_total = _money(_("of which VAT"), default=0)
+    # A discount code (e.g. a campaign's): taken off the lines, so `subtotal` is already net of
+    # it; `code_discount` says how much it took, `discount_total` stays the loyalty points.
+    discount_code = models.CharField(_("discount code"), max_length=40, blank=True)
+    discount_label = models.CharField(_("discount"), max_length=200, blank=True)
+    code_discount = _money(_("discount code savings"), default=0)
     # Where a home delivery goes: a snapshot taken at checkout, blanked if she is erased.
     ship_to_name = models.CharField(_("ship to"), max_length=200, blank=True)
     ship_to_line1 = models.CharField(_("address"), max_length=200, blank=True)
@@ -116,8 +121,10 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_price = _money(_("unit price"))
     vat_rate = models.DecimalField(_("VAT rate (%)"), max_digits=4, decimal_places=2)
+    # What was paid for the line: unit_price x quantity less its share of a discount code.
     line_total = _money(_("line total"))
     vat_amount = _money(_("of which VAT"))
+    discount_amount = _money(_("discount"), default=0)
 
     class Meta:
         verbose_name = _("order line")
