@@ -167,6 +167,15 @@ OMNI_MESSAGING_FILE = env_str("OMNI_MESSAGING_FILE", "")
 if OMNI_MESSAGING_FILE:
     for _channel in ("email", "sms", "push"):
         OMNI_MESSAGING_OPTIONS.setdefault(_channel, {})["path"] = OMNI_MESSAGING_FILE
+# omni.messaging.sink.SinkBackend, a provider stand-in in Redis that delivers each idempotency
+# key once and counts attempts and deliveries (the worker-crash test): where it records, its
+# answer latency, and the delivery whose answer never comes (0: none).
+OMNI_MESSAGING_SINK = {
+    "url": env_str("OMNI_MESSAGING_SINK_URL", ""),
+    "name": env_str("OMNI_MESSAGING_SINK_NAME", "outbox"),
+    "latency_ms": env_int("OMNI_MESSAGING_SINK_LATENCY_MS", 0),
+    "stall_after": env_int("OMNI_MESSAGING_SINK_STALL_AFTER", 0),
+}
 
 # Click-and-collect: days a ready order waits at the store before it expires.
 OMNI_PICKUP_DAYS = env_int("OMNI_PICKUP_DAYS", 7)
@@ -197,6 +206,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Broadcasts (worker pings, remote control) go here, not into the working directory.
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
+    }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # acks_late on Redis: a task taken by a worker that died (never acknowledged) goes back to
+    # its queue once this many seconds have passed since it was taken, when a worker starts or
+    # sweeps. Keep it above the longest task: a live worker's task would be handed out twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_IGNORE_RESULT = True
