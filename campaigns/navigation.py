@@ -6,6 +6,10 @@ from omni import roles
 from omni.navigation import ScreenLink
 
 SCREENS: list[ScreenLink] = [
+    ScreenLink("marketing-home", _("Segments"), "campaigns:segment-list", roles.MARKETING_SCREENS),
+    ScreenLink(
+        "marketing-home", _("Campaigns"), "campaigns:campaign-list", roles.MARKETING_SCREENS
+    ),
     ScreenLink(
         "marketing-home", _("Campaign results"), "campaigns:results", roles.MARKETING_SCREENS
     ),
