@@ -190,12 +190,15 @@ class CampaignForm(forms.Form):
                         % {"variant": variant, "channel": label, "part": WITH_SUBJECT[channel]},
                         required=False,
                         max_length=200,
+                        widget=forms.TextInput(attrs={"size": 70}),
                     )
                 self.fields[content_field(variant, channel, "body")] = forms.CharField(
                     label=_("%(variant)s · %(channel)s · %(part)s")
                     % {"variant": variant, "channel": label, "part": _("Text")},
                     required=False,
-                    widget=forms.Textarea(attrs={"rows": 4 if channel == "email" else 2}),
+                    widget=forms.Textarea(
+                        attrs={"rows": 5 if channel == "email" else 2, "cols": 70}
+                    ),
                 )
 
     def content_fields(self, variant: str, channel: str) -> list[forms.BoundField]:
