@@ -8,6 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from customers.models import Channel
 from orders.checkout import PaymentInfo, StoreSaleChoice, order_checkout
@@ -175,3 +176,15 @@ def test_discounted_units_returned_one_by_one_refund_exactly_the_line(gift_card,
 
     assert too_high.value.extra["maximum"] == "25.71"  # 51.43 - 25.72
     assert last.refund_amount + Decimal("25.72") == dresses.line_total
+
+
+def test_the_admin_shows_the_code_read_only(admin_client, gift_card, cart, store):
+    order = sell(cart, store, "60.00", "GIFT10")
+
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+
+    content = page.content.decode()
+    assert page.status_code == 200
+    assert "GIFT10" in content
+    assert 'name="discount_code"' not in content
+    assert 'name="code_discount"' not in content
