@@ -64,8 +64,21 @@ def test_a_marketer_builds_a_segment_and_a_campaign_and_sends_herself_a_test(
     rules_box.fill(rules("69"))
     expect(count).to_have_text("3 customers match.")
     screenshot("lyon")
+    # The helper adds a condition to the "all" group
+    page.get_by_label("Field", exact=True).select_option(label="Postal code (postal_code)")
+    page.get_by_label("Operator").select_option("eq")
+    page.get_by_label("Value", exact=True).fill('"69003"')
+    page.get_by_role("button", name="Add to the rules").click()
+    expect(count).to_have_text("1 customer matches.")
+    assert json.loads(rules_box.input_value())["all"][-1] == {
+        "field": "postal_code",
+        "op": "eq",
+        "value": "69003",
+    }
+    screenshot("helper")
     rules_box.fill('{"field": "shoe_size", "op": "eq", "value": 38}')
-    expect(page.get_by_role("alert")).to_contain_text("field: unknown field 'shoe_size'")
+    matches = page.get_by_role("region", name="Who matches now")
+    expect(matches.get_by_role("alert")).to_have_text("field: unknown field 'shoe_size'")
     screenshot("refused")
     rules_box.fill(rules("75"))
     expect(count).to_have_text("2 customers match.")
