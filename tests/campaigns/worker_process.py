@@ -19,11 +19,14 @@ from tests.conftest import ROOT
 
 
 def worker_environment(*, queue: str, **extra: str) -> dict[str, str]:
+    """The worker's environment. Its commits do not wait for the disk (synchronous_commit off):
+    these tests kill workers, not PostgreSQL, and a committed row is just as visible, so what
+    they prove holds, about twice as fast on a loaded machine (one commit per message sent)."""
     database = settings.DATABASES["default"]
     return {
         **os.environ,
         "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-        f"{database['NAME']}",
+        f"{database['NAME']}?options=-c%20synchronous_commit%3Doff",
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         **extra,
     }
