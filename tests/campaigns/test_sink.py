@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
 import pytest
 
 from omni.celery import app as celery_app
 from omni.messaging import send_message
 from omni.messaging.base import DeliveryStatus
-from omni.messaging.sink import sink_clear, sink_counts, sink_delivered
+from omni.messaging.sink import STALL_SECONDS, sink_clear, sink_counts, sink_delivered
 
 
 @pytest.fixture
@@ -59,3 +60,22 @@ def test_without_a_redis_url_the_sink_refuses_to_send(sink, settings):
     with pytest.raises(ValueError, match="OMNI_MESSAGING_SINK_URL"):
         send("m-1")
     assert sink_counts(**sink).attempts == {}
+
+
+def test_the_answer_waits_for_the_latency_and_never_comes_for_the_stalled_delivery(
+    sink, settings, monkeypatch
+):
+    settings.OMNI_MESSAGING_SINK = {
+        **settings.OMNI_MESSAGING_SINK,
+        "latency_ms": 5,
+        "stall_after": 2,
+    }
+    pauses: list[float] = []
+    monkeypatch.setattr("omni.messaging.sink.time", SimpleNamespace(sleep=pauses.append))
+
+    send("m-1")
+    send("m-2")  # the second delivery: its answer stalls (until the worker is killed)
+    send("m-2")  # a resend is not a delivery: it does not stall again
+
+    assert pauses == [0.005, STALL_SECONDS, 0.005, 0.005]
+    assert sink_delivered(**sink) == 2
