@@ -176,8 +176,14 @@ class CampaignForm(forms.Form):
         label=_("Preview for (name, e-mail, phone or card)"),
         required=False,
         max_length=100,
+        # Typing a search drops a customer picked from the segment's list.
+        widget=forms.TextInput(
+            attrs={"hx-on:input": "document.getElementById('id_preview_pick').value = ''"}
+        ),
         help_text=_("Left empty: the first customer of the segment."),
     )
+    # A customer picked among the segment's, in the preview: kept for the test send.
+    preview_pick = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -54,16 +54,22 @@ class CampaignCreateView(MarketingScreenMixin, FormView):
         return HttpResponseRedirect(reverse("campaigns:campaign-detail", args=[campaign.pk]))
 
 
-def _sample_customer(form: CampaignForm) -> Customer | None:
-    """The customer the preview is for: the one searched for, else the segment's first."""
-    query = form.cleaned_data.get("preview_customer", "").strip()
-    if query:
-        return customer_search(query=query, limit=1).first()
+PICKS = 5
+
+
+def _sample_customer(form: CampaignForm) -> tuple[Customer | None, list[Customer]]:
+    """The customer the preview is for (the one picked, else searched for, else the segment's
+    first), and a few of the segment's customers to pick from."""
     segment = form.cleaned_data.get("segment")
-    if segment is None:
-        return None
-    sample = selectors.segment_sample(rules=segment.rules, size=1)
-    return sample[0] if sample else None
+    sample = selectors.segment_sample(rules=segment.rules, size=PICKS) if segment else []
+    pick = form.cleaned_data.get("preview_pick")
+    query = form.cleaned_data.get("preview_customer", "").strip()
+    if pick:
+        chosen = next((c for c in sample if c.pk == pick), None)
+        return chosen or Customer.objects.live().filter(pk=pick).first(), sample
+    if query:
+        return customer_search(query=query, limit=1).first(), sample
+    return (sample[0] if sample else None), sample
 
 
 class _ContentActionView(MarketingScreenMixin, View):
@@ -79,7 +85,7 @@ class _ContentActionView(MarketingScreenMixin, View):
         if not form.chosen_channels():
             context["errors"].append(_("Choose at least one channel."))
         else:
-            customer = _sample_customer(form)
+            customer, context["picks"] = _sample_customer(form)
             if customer is None:
                 context["errors"].append(_("No customer to preview for: search for one."))
         if not context["errors"]:

@@ -375,6 +375,24 @@ def test_the_preview_escapes_what_customers_typed(client, marketer):
     assert "Bonjour &lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
+def test_the_preview_offers_other_customers_of_the_segment_and_renders_the_one_picked(
+    client, marketer
+):
+    CustomerFactory(first_name="Zoé")
+    yves = CustomerFactory(first_name="Yves")
+    target = segment()
+
+    first = client.post(reverse("campaigns:campaign-preview"), campaign_data(target.pk))
+    picked = client.post(
+        reverse("campaigns:campaign-preview"), campaign_data(target.pk, preview_pick=yves.pk)
+    )
+
+    assert f'"preview_pick": "{yves.pk}"' in first.content.decode()
+    assert "Bonjour Zoé" in first.content.decode()
+    assert "Bonjour Yves" in picked.content.decode()
+    assert f'id="id_preview_pick" value="{yves.pk}" hx-swap-oob="true"' in picked.content.decode()
+
+
 def test_the_preview_can_be_for_a_customer_found_by_search(client, marketer):
     target = segment()
     CustomerFactory(first_name="Zoé")

@@ -104,13 +104,19 @@ def test_a_marketer_builds_a_segment_and_a_campaign_and_sends_herself_a_test(
     expect(preview).to_contain_text("Bonjour Amélie, -20% ce week-end.")
     screenshot("preview")
 
+    # When she picks another customer of the segment, the preview and the test are for her
+    page.get_by_role("button", name=re.compile("^Bérénice")).click()
+    preview = page.get_by_role("article", name="Variant A · Email")
+    expect(preview).to_contain_text("Bonjour Bérénice, -20% ce week-end.")
+    screenshot("preview-other-customer")
+
     # When she sends herself a test
     page.get_by_role("button", name="Send me a test").click()
     expect(page.get_by_role("status").filter(has_text="test sent")).to_have_text(
         "Variant A: test sent to claire@omni.example (1 text)."
     )
     assert [(m.to, m.subject) for m in mail.outbox] == [
-        (["claire@omni.example"], "[Test · Email] Amélie, les soldes commencent")
+        (["claire@omni.example"], "[Test · Email] Bérénice, les soldes commencent")
     ]
     screenshot("test-sent")
 
