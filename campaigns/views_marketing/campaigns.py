@@ -13,7 +13,7 @@ from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
 
 from campaigns import selectors, services
-from campaigns.forms import VARIANTS, CampaignForm, ScheduleForm
+from campaigns.forms import VARIANTS, CampaignForm, ScheduleForm, content_field
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.services import preview
 from campaigns.views import MarketingScreenMixin
@@ -42,6 +42,16 @@ class CampaignCreateView(MarketingScreenMixin, FormView):
         segment = self.request.GET.get("segment", "")
         if segment.isdigit():
             initial["segment"] = int(segment)
+        source = self.request.GET.get("from", "")
+        if source.isdigit():
+            # A sent or scheduled campaign is not rewritten: the editor starts a copy of it.
+            campaign = get_object_or_404(
+                Campaign.objects.select_related("promoted_product").prefetch_related(
+                    "variants__contents"
+                ),
+                pk=int(source),
+            )
+            initial.update(initial_from(campaign))
         return initial
 
     def form_valid(self, form):
@@ -55,6 +65,29 @@ class CampaignCreateView(MarketingScreenMixin, FormView):
 
 
 PICKS = 5
+
+
+def initial_from(campaign: Campaign) -> dict:
+    """The editor's fields filled from an existing campaign (its variants A and B)."""
+    initial = {
+        "name": _("Copy of %(name)s") % {"name": campaign.name},
+        "segment": campaign.segment_id,
+        "channels": campaign.channel_list,
+        "channel_mode": campaign.channel_mode,
+        "promoted_product": campaign.promoted_product.reference
+        if campaign.promoted_product
+        else "",
+        "suppress_buyers_days": campaign.suppress_buyers_days,
+        "discount_percent": campaign.discount_percent,
+        "holdout_percent": campaign.holdout_percent,
+    }
+    for variant, letter in zip(campaign.variants.all(), VARIANTS, strict=False):
+        if letter == "A":
+            initial["split_a"] = variant.split_percent
+        for content in variant.contents.all():
+            initial[content_field(letter, content.channel, "subject")] = content.subject
+            initial[content_field(letter, content.channel, "body")] = content.body
+    return initial
 
 
 def _sample_customer(form: CampaignForm) -> tuple[Customer | None, list[Customer]]:

@@ -451,6 +451,19 @@ def test_no_test_send_without_an_email_address(client, make_staff):
     assert mail.outbox == []
 
 
+def test_a_new_campaign_can_start_from_an_existing_one(client, marketer):
+    source = make_campaign(name="Printemps", channels=("email", "push"), holdout_percent=5)
+
+    form = client.get(reverse("campaigns:campaign-create"), {"from": source.pk}).context["form"]
+
+    assert form.initial["name"] == "Copy of Printemps"
+    assert form.initial["segment"] == source.segment_id
+    assert form.initial["channels"] == ["email", "push"]
+    assert form.initial["holdout_percent"] == 5
+    assert form.initial["a_push_subject"] == "Bonjour {{ first_name }}"
+    assert form.initial["a_email_body"] == "Hello {{ first_name }}"
+
+
 def test_the_campaign_page_sends_now_and_shows_the_progress(client, marketer):
     for _ in range(3):
         consent(CustomerFactory(), "email")
