@@ -416,7 +416,6 @@ class TillPayView(_TillMixin, View):
         """Check the discount code (without taking it) and show the amount left to pay."""
         view = cart_view(cart=cart, store=self.store)
         code = request.POST.get("discount_code", "")
-        form = TillPayForm(initial={"amount": view.total, "discount_code": code})
         try:
             discount = discount_quote(
                 code=code, customer=cart.customer, subtotal=view.total, at=timezone.now()
@@ -432,6 +431,7 @@ class TillPayView(_TillMixin, View):
             discount_amounts([line.line_total for line in view.lines], discount), Decimal("0.00")
         )
         to_pay = view.total - saved
-        form = TillPayForm(initial={"amount": to_pay, "discount_code": discount.code})
+        typed = {name: request.POST.get(name) for name in ("provider", "reference")}
+        form = TillPayForm(initial={**typed, "amount": to_pay, "discount_code": discount.code})
         quote = {"label": discount.label, "saved": saved, "to_pay": to_pay}
         return self.render_till(request, cart, pay_form=form, quote=quote)

@@ -89,6 +89,7 @@ def test_the_till_applies_a_code_then_records_the_discounted_sale(
         Decimal("71.20"),
         code.code,
     )
+    assert form["reference"].value() == "TPE-0001"  # what she typed before applying stays
     assert "17.80 off, 71.20 to pay" in applied.content.decode()
     code.refresh_from_db()
     assert code.redeemed_at is None  # only checked: taken by the sale
