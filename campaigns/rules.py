@@ -28,9 +28,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import LessThan
+from django.db.models.lookups import GreaterThan, LessThan
 
-from campaigns.models import CAPPED_STATUSES, Campaign, ChannelMode, Message
+from campaigns.models import CAPPED_STATUSES, Campaign, ChannelMode, Message, MessageStatus
 from customers.models import ContactChannel, Customer
 from customers.selectors import marketing_reachable
 from orders.models import OrderLine, OrderStatus
@@ -53,13 +53,25 @@ def frequency_cap() -> FrequencyCap:
 
 
 def under_cap(*, now: dt.datetime) -> Q:
-    """Customers with fewer marketing messages than the cap in its window (all campaigns)."""
+    """Customers with fewer marketing messages than the cap in its window (all campaigns).
+
+    The cap is about what reaches her, so a sent message counts by when it was sent, and one
+    still on its way counts whatever its age: quiet hours may have held it for days (counted by
+    creation, a message held over a long weekend and one created later would land together).
+    """
     cap = frequency_cap()
+    on_its_way = [status for status in CAPPED_STATUSES if status != MessageStatus.SENT]
     recent = (
-        Message.objects.filter(
-            customer=OuterRef("pk"),
-            status__in=CAPPED_STATUSES,
-            created_at__gt=now - dt.timedelta(days=cap.days),
+        Message.objects.filter(customer=OuterRef("pk"))
+        .filter(
+            Q(status__in=on_its_way)
+            # A sent row without sent_at (imported history) counts from its creation.
+            | Q(
+                GreaterThan(
+                    Coalesce("sent_at", "created_at"), Value(now - dt.timedelta(days=cap.days))
+                ),
+                status=MessageStatus.SENT,
+            )
         )
         .order_by()
         .values("customer")
