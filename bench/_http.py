@@ -31,6 +31,7 @@ WORKERS = 2
 STARTUP_SECONDS = 30
 WARM_UP_REQUESTS = 20
 UNTHROTTLED = "1000000000/second"
+ROUNDS = 5
 
 
 def _gunicorn() -> str:
@@ -101,8 +102,9 @@ def _wait_until_up(server: subprocess.Popen, port: int) -> None:
     raise RuntimeError(f"gunicorn did not answer /healthz within {STARTUP_SECONDS} s")
 
 
-def _requests_per_second(*, port: int, path: str, seconds: float, clients: int) -> float:
-    """Load `path` from `clients` threads for `seconds`; every answer must be a 200."""
+def _load(*, port: int, path: str, seconds: float, clients: int) -> tuple[int, float]:
+    """Load `path` from `clients` threads for `seconds`; every answer must be a 200. Returns the
+    requests answered and the time they took."""
     counts = [0] * clients
     failures: list[str] = []
     stop_at: list[float] = []
@@ -140,7 +142,7 @@ def _requests_per_second(*, port: int, path: str, seconds: float, clients: int) 
     if failures or not stop_at:
         raise RuntimeError(f"load failed: {failures[0] if failures else 'clients did not start'}")
     elapsed = time.monotonic() - (stop_at[0] - seconds)
-    return sum(counts) / elapsed
+    return sum(counts), elapsed
 
 
 def _sku(database_url: str, variant_id: int) -> str:
@@ -157,15 +159,27 @@ def availability_rps_ratio(
     *, database_url: str, variant_id: int, seconds: float = 10, clients: int = 8
 ) -> dict:
     """Requests per second of GET /api/v1/availability/<sku>/ and of GET /api/v1/ping/ under the
-    same gunicorn, one after the other, and their ratio."""
-    availability_path = f"/api/v1/availability/{_sku(database_url, variant_id)}/"
+    same gunicorn, and their ratio.
+
+    Each endpoint is loaded for `seconds` in all, in ROUNDS turns taken alternately, so that a
+    change in the machine's load during the run weighs on both alike, not on one only.
+    """
+    paths = {
+        "availability": f"/api/v1/availability/{_sku(database_url, variant_id)}/",
+        "constant": "/api/v1/ping/",
+    }
+    answered = dict.fromkeys(paths, 0)
+    took = dict.fromkeys(paths, 0.0)
     with _gunicorn_server(database_url) as port:
-        availability = _requests_per_second(
-            port=port, path=availability_path, seconds=seconds, clients=clients
-        )
-        constant = _requests_per_second(
-            port=port, path="/api/v1/ping/", seconds=seconds, clients=clients
-        )
+        for _ in range(ROUNDS):
+            for name, path in paths.items():
+                count, elapsed = _load(
+                    port=port, path=path, seconds=seconds / ROUNDS, clients=clients
+                )
+                answered[name] += count
+                took[name] += elapsed
+    availability = answered["availability"] / took["availability"]
+    constant = answered["constant"] / took["constant"]
     return {
         "availability_rps": round(availability, 1),
         "constant_rps": round(constant, 1),

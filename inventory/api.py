@@ -7,8 +7,12 @@ queries whatever the number of variants or locations it returns.
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
+
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers
@@ -55,6 +59,37 @@ class VariantAvailabilityOutput(serializers.Serializer):
     sku = serializers.CharField()
     delivery = serializers.IntegerField(help_text="Units available for home delivery.")
     stores = StoreAvailabilityOutput(many=True)
+
+
+def _timestamp(value: datetime | None, zone: tzinfo) -> str | None:
+    """A datetime as `serializers.DateTimeField` writes it: ISO 8601 in the current time zone."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _availability_data(availability: selectors.VariantAvailability) -> dict:
+    """What `VariantAvailabilityOutput` gives for `availability`, built directly: this is the
+    web shop's hottest read, and the serializer machinery cost several times the query."""
+    zone = timezone.get_current_timezone()
+    return {
+        "sku": availability.sku,
+        "delivery": availability.delivery,
+        "stores": [
+            {
+                "code": store.code,
+                "name": store.name,
+                "city": store.city,
+                "available": store.available,
+                "ready_at": _timestamp(store.ready_at, zone),
+                "ready_today": store.ready_today,
+                "transfer_available": store.transfer_available,
+                "transfer_ready_at": _timestamp(store.transfer_ready_at, zone),
+            }
+            for store in availability.stores
+        ],
+    }
 
 
 def _sellable_variants(skus: list[str], field: str) -> list[Variant]:
@@ -115,9 +150,10 @@ class VariantAvailabilityApi(APIView):
 
     @extend_schema(responses=VariantAvailabilityOutput)
     def get(self, request: Request, sku: str) -> Response:
-        variant = get_object_or_404(selectors.sellable_variants(), sku=sku)
-        availability = selectors.variant_availability(variant=variant)
-        return Response(VariantAvailabilityOutput(availability).data)
+        availability = selectors.variant_availability_by_sku(sku=sku)
+        if availability is None:
+            raise Http404
+        return Response(_availability_data(availability))
 
 
 class AvailabilityBatchApi(APIView):
@@ -138,7 +174,7 @@ class AvailabilityBatchApi(APIView):
         serializer.is_valid(raise_exception=True)
         variants = _sellable_variants(serializer.validated_data["sku"], "sku")
         availability = selectors.variants_availability(variants=variants)
-        return Response(VariantAvailabilityOutput(availability, many=True).data)
+        return Response([_availability_data(item) for item in availability])
 
     @extend_schema(
         parameters=[

@@ -3,21 +3,22 @@ low stock. Every function here runs a fixed number of queries, whatever the numb
 or locations it covers.
 
 Available at a location for a channel = on-hand - reserved - the location's safety stock for that
-channel, never below zero. The rule lives once, in `available_expression`, and is evaluated by
-PostgreSQL.
+channel, never below zero. The rule lives in `available_expression` and is evaluated by
+PostgreSQL, except on the availability fast path, which applies it to the safety stock of the
+locations it keeps in the process (`_levels_from_free_units`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import NamedTuple, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -201,9 +202,10 @@ class VariantAvailability:
         return tuple(store for store in self.stores if store.ready_today)
 
 
-class _Place(NamedTuple):
+@dataclass(frozen=True, eq=False, slots=True)
+class _Place:
     """The fields of an active location that availability reads (no model instances: this is
-    the web shop's hottest read)."""
+    the web shop's hottest read). Compared and hashed by identity: one per version of a row."""
 
     pk: int
     code: str
@@ -215,13 +217,107 @@ class _Place(NamedTuple):
     opening_hours: dict
     pickup_preparation_minutes: int
     transfer_lead_days: int
+    safety_stock_pickup: int
+    safety_stock_delivery: int
 
 
-def _location_stock_rows(variant_ids: list[int]) -> Iterable[tuple]:
-    """Every active location, left-joined with its stock levels of `variant_ids`: one row per
-    location and stocked variant, or one row with a null variant where it stocks none."""
+_PLACE_FIELDS = [field.name for field in fields(_Place)]
+
+# On PostgreSQL, availability is one hand-written statement (the ORM cost more to compile the
+# query than PostgreSQL took to run it): the free units (on-hand - reserved) of every stock level
+# of the variants asked, and a fingerprint of the location table. The active locations themselves
+# (names, opening hours, services, safety stock) are kept in this process and come back from the
+# database, in the same statement, only when the fingerprint differs from the one kept.
+#
+# The fingerprint is the list of the location rows' versions, each named by its transaction
+# (`xmin`) and its place in the table (`ctid`): every insert, update or delete (admin, service,
+# queryset update, another process) replaces a row version by a new one, which a committed
+# change stamps with a newer transaction and a change inside the current transaction puts in a
+# new place (the one it replaced stays taken until the transaction ends). So a location changed
+# in any way shows on the very next request, whichever process serves it.
+_FINGERPRINT_AND_PLACES = """
+    k.fingerprint,
+    CASE WHEN k.fingerprint IS DISTINCT FROM %(known)s THEN (
+        SELECT json_agg(json_build_array({place_columns}) ORDER BY l.code)
+        FROM {location} l WHERE l.is_active
+    ) END,
+    s.variant_id, s.location_id, s.on_hand - s.reserved
+"""
+_FINGERPRINT = """(
+    SELECT md5(string_agg(id || ':' || xmin::text || ':' || ctid::text, ',' ORDER BY id))
+        AS fingerprint
+    FROM {location}
+) k"""
+_SQL_NAMES = {
+    "location": Location._meta.db_table,
+    "level": StockLevel._meta.db_table,
+    "variant": Variant._meta.db_table,
+    "product": Product._meta.db_table,
+    "place_columns": ", ".join(
+        f"l.{Location._meta.pk.column if name == 'pk' else Location._meta.get_field(name).column}"
+        for name in _PLACE_FIELDS
+    ),
+}
+_AVAILABILITY_BY_IDS = f"""
+    SELECT {_FINGERPRINT_AND_PLACES}
+    FROM {_FINGERPRINT} LEFT JOIN {{level}} s ON s.variant_id = ANY(%(ids)s)
+""".format(**_SQL_NAMES)
+# The same for the sellable variant (see `sellable_variants`) of a SKU, found in the same
+# statement: no row when there is none.
+_AVAILABILITY_BY_SKU = f"""
+    SELECT v.id, v.sku, {_FINGERPRINT_AND_PLACES}
+    FROM {{variant}} v JOIN {{product}} p ON p.id = v.product_id
+    CROSS JOIN {_FINGERPRINT} LEFT JOIN {{level}} s ON s.variant_id = v.id
+    WHERE v.sku = %(sku)s AND v.is_active AND p.is_active
+""".format(**_SQL_NAMES)
+
+# (fingerprint, active locations in code order), replaced whole: safe between threads.
+_places: tuple[str | None, tuple[_Place, ...]] = (None, ())
+# Pickup-time rules per store version and minute (see `_ready_at`); bounded.
+_READY_RULES: dict[tuple, tuple] = {}
+_CACHE_LIMIT = 4096
+
+
+def _on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _kept_places(
+    kept: tuple[str | None, tuple[_Place, ...]], fingerprint: str | None, changed: list | None
+) -> tuple[_Place, ...]:
+    """The active locations: `kept` (what this process held when it sent the query) if the
+    fingerprint is still theirs, else the rows the query sent back, kept from now on."""
+    if fingerprint == kept[0]:
+        return kept[1]
+    global _places
+    # No active location at all comes back as NULL, not as an empty list.
+    places = tuple(_Place(*row) for row in changed or ())
+    _places = (fingerprint, places)
+    _READY_RULES.clear()
+    return places
+
+
+def _levels_from_free_units(rows: Iterable[tuple], places: Sequence[_Place]) -> Iterator[tuple]:
+    """(variant, location, available for pickup, for delivery) from the query's (variant,
+    location, on-hand - reserved) rows; levels at inactive locations are left out. The rule of
+    `available_expression`, applied here to the location's safety stock kept in this process."""
+    by_pk = {place.pk: place for place in places}
+    for variant_id, location_id, free in rows:
+        place = by_pk.get(location_id)
+        if place is not None:
+            yield (
+                variant_id,
+                location_id,
+                max(free - place.safety_stock_pickup, 0),
+                max(free - place.safety_stock_delivery, 0),
+            )
+
+
+def _orm_places_and_levels(variant_ids: list[int]) -> tuple[list[_Place], list[tuple]]:
+    """The same as the PostgreSQL statement through the ORM, for SQLite (`make run`): every
+    active location left-joined with its stock levels of `variant_ids`, in one query."""
     level = FilteredRelation("stock_levels", condition=Q(stock_levels__variant_id__in=variant_ids))
-    return (
+    rows = (
         locations()
         .active()
         .annotate(level=level)
@@ -230,8 +326,101 @@ def _location_stock_rows(variant_ids: list[int]) -> Iterable[tuple]:
             available_delivery=_available("level__", f"safety_stock_{Channel.DELIVERY}"),
         )
         .order_by("code")
-        .values_list(*_Place._fields, "level__variant_id", "available_pickup", "available_delivery")
+        .values_list(*_PLACE_FIELDS, "level__variant_id", "available_pickup", "available_delivery")
     )
+    places: dict[int, _Place] = {}
+    levels = []
+    for row in rows:
+        place = places.setdefault(row[0], _Place(*row[:-3]))
+        if row[-3] is not None:
+            levels.append((row[-3], place.pk, row[-2], row[-1]))
+    return list(places.values()), levels
+
+
+_MINUTE = timedelta(minutes=1)
+_END_OF_MINUTE = timedelta(seconds=59, microseconds=999_999)
+_FIXED, _AFTER_PREPARATION, _EXACT = 0, 1, 2
+
+
+def _ready_rule(place: _Place, minute: datetime) -> tuple:
+    """`pickup_ready_at` over the minute starting at `minute`, as a rule: a fixed answer (the
+    next opening, or None), `at` plus the preparation time (the store is open all minute long),
+    or "compute it exactly" (an opening or a closing falls inside this minute).
+
+    The rule holds for every instant of the minute: `pickup_ready_at` never decreases while
+    `at` moves forward within a day, so equal answers at both ends make it constant, and `at`
+    plus the preparation time at both ends of one day means the store is open in between.
+    """
+    first = pickup_ready_at(location=place, at=minute)
+    last = pickup_ready_at(location=place, at=minute + _END_OF_MINUTE)
+    start, end = (
+        minute.astimezone(STORE_TIME_ZONE),
+        (minute + _END_OF_MINUTE).astimezone(STORE_TIME_ZONE),
+    )
+    if start.date() != end.date():
+        return (_EXACT, None)
+    if first == last:
+        return (_FIXED, first)
+    preparation = timedelta(minutes=place.pickup_preparation_minutes)
+    if first == start + preparation and last == end + preparation:
+        return (_AFTER_PREPARATION, preparation)
+    return (_EXACT, None)
+
+
+def _ready_at(place: _Place, at: datetime) -> datetime | None:
+    """`pickup_ready_at(location=place, at=at)`, from a rule computed once per store and
+    minute (the web shop asks it for every store on every availability request)."""
+    minute = at.replace(second=0, microsecond=0)
+    key = (place, minute)
+    rule = _READY_RULES.get(key)
+    if rule is None:
+        if len(_READY_RULES) >= _CACHE_LIMIT:
+            _READY_RULES.clear()
+        rule = _READY_RULES[key] = _ready_rule(place, minute)
+    kind, value = rule
+    if kind == _FIXED:
+        return value
+    if kind == _AFTER_PREPARATION:
+        return at.astimezone(STORE_TIME_ZONE) + value
+    return pickup_ready_at(location=place, at=at)
+
+
+def _availability(
+    variants: Sequence[tuple[int, str]],
+    places: Sequence[_Place],
+    levels: Iterable[tuple],
+    now: datetime,
+) -> list[VariantAvailability]:
+    """Assemble availability for `variants` ((pk, sku)) at the active `places` from `levels`
+    (variant, location, available for pickup, for delivery)."""
+    pickup: dict[tuple[int, int], int] = {}
+    delivery: dict[tuple[int, int], int] = defaultdict(int)
+    for variant_id, location_id, for_pickup, for_delivery in levels:
+        pickup[variant_id, location_id] = for_pickup
+        delivery[variant_id, location_id] = for_delivery
+
+    sources = [p.pk for p in places if p.kind == LocationKind.WAREHOUSE or p.ship_from_store]
+    warehouses = [p.pk for p in places if p.kind == LocationKind.WAREHOUSE]
+    stores = [p for p in places if p.kind == LocationKind.STORE and p.click_and_collect]
+    today = now.astimezone(STORE_TIME_ZONE).date()
+    return [
+        VariantAvailability(
+            variant_id=variant_id,
+            sku=sku,
+            delivery=sum(delivery[variant_id, pk] for pk in sources),
+            stores=tuple(
+                _store_availability(
+                    store,
+                    available=pickup.get((variant_id, store.pk), 0),
+                    from_warehouses=sum(delivery[variant_id, pk] for pk in warehouses),
+                    now=now,
+                    today=today,
+                )
+                for store in stores
+            ),
+        )
+        for variant_id, sku in variants
+    ]
 
 
 def variants_availability(
@@ -239,54 +428,51 @@ def variants_availability(
 ) -> list[VariantAvailability]:
     """Delivery, pickup per click-and-collect store and transfer offers for every variant.
 
-    One query whatever the number of variants and locations: the active locations left-joined
-    with the stock levels of these variants, availability per channel computed in SQL.
+    One query whatever the number of variants and locations (see `_AVAILABILITY_BY_IDS`).
     """
     now = now or timezone.now()
-    places: dict[int, _Place] = {}
-    pickup: dict[tuple[int, int], int] = {}
-    delivery: dict[tuple[int, int], int] = defaultdict(int)
-    for row in _location_stock_rows([variant.pk for variant in variants]):
-        place = _Place(*row[:-3])
-        places.setdefault(place.pk, place)
-        variant_id, available_pickup, available_delivery = row[-3:]
-        if variant_id is not None:
-            pickup[variant_id, place.pk] = available_pickup
-            delivery[variant_id, place.pk] = available_delivery
+    asked = [(variant.pk, variant.sku) for variant in variants]
+    variant_ids = [pk for pk, _ in asked]
+    if not _on_postgresql():
+        places, levels = _orm_places_and_levels(variant_ids)
+        return _availability(asked, places, levels, now)
+    kept = _places
+    with connection.cursor() as cursor:
+        cursor.execute(_AVAILABILITY_BY_IDS, {"ids": variant_ids, "known": kept[0]})
+        rows = cursor.fetchall()
+    places = _kept_places(kept, rows[0][0], rows[0][1])
+    levels = _levels_from_free_units((row[2:] for row in rows if row[2] is not None), places)
+    return _availability(asked, places, levels, now)
 
-    active = list(places.values())
-    sources = [p for p in active if p.kind == LocationKind.WAREHOUSE or p.ship_from_store]
-    warehouses = [p for p in active if p.kind == LocationKind.WAREHOUSE]
-    stores = [p for p in active if p.kind == LocationKind.STORE and p.click_and_collect]
-    return [
-        VariantAvailability(
-            variant_id=variant.pk,
-            sku=variant.sku,
-            delivery=sum(delivery[variant.pk, p.pk] for p in sources),
-            stores=tuple(
-                _store_availability(
-                    store,
-                    available=pickup.get((variant.pk, store.pk), 0),
-                    from_warehouses=sum(delivery[variant.pk, p.pk] for p in warehouses),
-                    now=now,
-                )
-                for store in stores
-            ),
-        )
-        for variant in variants
-    ]
+
+def variant_availability_by_sku(
+    *, sku: str, now: datetime | None = None
+) -> VariantAvailability | None:
+    """Availability of the sellable variant `sku` (see `variants_availability`), or None when
+    there is no such variant: one query, the variant's lookup included."""
+    if not _on_postgresql():
+        variant = sellable_variants().filter(sku=sku).first()
+        return variant_availability(variant=variant, now=now) if variant else None
+    now = now or timezone.now()
+    kept = _places
+    with connection.cursor() as cursor:
+        cursor.execute(_AVAILABILITY_BY_SKU, {"sku": sku, "known": kept[0]})
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    places = _kept_places(kept, rows[0][2], rows[0][3])
+    levels = _levels_from_free_units((row[4:] for row in rows if row[4] is not None), places)
+    return _availability([rows[0][:2]], places, levels, now)[0]
 
 
 def _store_availability(
-    store: _Place, *, available: int, from_warehouses: int, now: datetime
+    store: _Place, *, available: int, from_warehouses: int, now: datetime, today: date
 ) -> StoreAvailability:
-    ready_at = pickup_ready_at(location=store, at=now) if available else None
+    ready_at = _ready_at(store, now) if available else None
     transfer = from_warehouses if not available else 0
     transfer_ready_at = None
     if transfer:
-        arrival = now + timedelta(days=store.transfer_lead_days)
-        transfer_ready_at = pickup_ready_at(location=store, at=arrival)
-    today = now.astimezone(STORE_TIME_ZONE).date()
+        transfer_ready_at = _ready_at(store, now + timedelta(days=store.transfer_lead_days))
     return StoreAvailability(
         location_id=store.pk,
         code=store.code,
