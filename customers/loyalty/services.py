@@ -1,10 +1,10 @@
 """Every change of a loyalty balance: locked, ledgered, all or nothing.
 
-Each service locks the customer's account row (`SELECT ... FOR UPDATE`), checks under the lock,
-writes the movement and the new balance in one transaction; the CHECK on the balance is the
-backstop. Earning, spending and giving back spent points are idempotent per (kind, reference):
-a replay (a task delivered twice, a retried checkout) returns the first movement and writes
-nothing.
+Each service locks the customer's account row (`SELECT ... FOR UPDATE`, or the upsert that opens
+it), checks under the lock, writes the movement and the new balance in one transaction; the CHECK
+on the balance is the backstop. Earning, spending and giving back spent points are idempotent
+per (kind, reference): a replay (a task delivered twice, a retried checkout) returns the first
+movement and writes nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.exceptions import CustomerNotLive
@@ -24,17 +25,31 @@ from customers.loyalty.exceptions import InsufficientPoints, LoyaltyReferenceUse
 from customers.loyalty.rules import points_for
 from customers.models import Customer
 from customers.models_loyalty import LoyaltyAccount, LoyaltyMovement, LoyaltyMovementKind
+from omni.db import insert_unless_conflict_sql, inserted
 
 Kind = LoyaltyMovementKind
 
 
 def _locked_account(customer: Customer, *, create: bool = True) -> LoyaltyAccount | None:
     """The customer's account, locked until the end of the transaction; created if asked."""
-    accounts = LoyaltyAccount.objects.select_for_update()
     if not create:
-        return accounts.filter(customer_id=customer.pk).first()
-    account, _created = accounts.get_or_create(customer_id=customer.pk)
-    return account
+        return LoyaltyAccount.objects.select_for_update().filter(customer_id=customer.pk).first()
+    # One upsert instead of get_or_create (a SELECT, then a savepoint around an INSERT): ON
+    # CONFLICT DO UPDATE locks the existing row as SELECT ... FOR UPDATE would.
+    table = LoyaltyAccount._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (customer_id, balance, created_at, updated_at) "
+            f"VALUES (%s, 0, %s, %s) ON CONFLICT (customer_id) "
+            f"DO UPDATE SET balance = {table}.balance "
+            f"RETURNING id, customer_id, balance, created_at, updated_at",
+            [customer.pk, now, now],
+        )
+        row = cursor.fetchone()
+    return LoyaltyAccount.from_db(
+        connection.alias, ["id", "customer_id", "balance", "created_at", "updated_at"], row
+    )
 
 
 def _replay(*, account: LoyaltyAccount, kind: str, reference: str) -> LoyaltyMovement | None:
@@ -80,12 +95,18 @@ def loyalty_earn(
     _require_reference(reference)
     if amount < 0:
         raise ValidationError({"amount": _("A purchase amount cannot be negative.")})
-    with transaction.atomic():
+    # Every checkout earns, inside the checkout's transaction: no savepoint here. A refusal is
+    # decided before anything is written (so a caller may catch it and go on); the movement is
+    # inserted ON CONFLICT DO NOTHING, so a concurrent twin becomes a replay, not an error.
+    earlier = _earned(reference)
+    if earlier is not None:
+        movement_id, customer_id = earlier
+        if customer_id != customer.pk:
+            raise LoyaltyReferenceUsed(reference=reference)
+        return LoyaltyMovement.objects.get(pk=movement_id)  # a replay
+    with transaction.atomic(savepoint=False):
         account = _locked_account(customer)
-        replay = _replay(account=account, kind=Kind.EARN, reference=reference)
-        if replay is not None:
-            return replay
-        return _record(
+        movement = LoyaltyMovement(
             account=account,
             kind=Kind.EARN,
             points=points_for(amount),
@@ -94,6 +115,48 @@ def loyalty_earn(
             channel=channel,
             performed_by=performed_by,
         )
+        if not _insert_and_credit(account, movement):
+            # A concurrent earn of this reference committed while we waited for the lock.
+            return _replay(account=account, kind=Kind.EARN, reference=reference)
+        return movement
+
+
+def _earned(reference: str) -> tuple[int, int] | None:
+    """(movement id, customer id) of the points `reference` already earned, if it did.
+
+    Plain SQL: every checkout asks, and the ORM took more time to build this join than
+    PostgreSQL to answer it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT movement.id, account.customer_id "
+            f"FROM {LoyaltyMovement._meta.db_table} AS movement "
+            f"JOIN {LoyaltyAccount._meta.db_table} AS account ON account.id = movement.account_id "
+            f"WHERE movement.kind = %s AND movement.reference = %s AND movement.key = ''",
+            [Kind.EARN.value, reference],
+        )
+        return cursor.fetchone()
+
+
+def _insert_and_credit(account: LoyaltyAccount, movement: LoyaltyMovement) -> bool:
+    """Insert the movement unless its (kind, reference, key) exists, and only then add its
+    points to the locked account: one statement. False (nothing written) on a conflict."""
+    insert, params = insert_unless_conflict_sql(movement)
+    table = LoyaltyAccount._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH movement AS ({insert}) "
+            f"UPDATE {table} SET balance = {table}.balance + %s, updated_at = %s "
+            f"FROM movement WHERE {table}.id = %s "
+            f"RETURNING movement.id, {table}.balance",
+            [*params, movement.points, now, account.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    inserted(movement, pk=row[0])
+    account.balance, account.updated_at = row[1], now
+    return True
 
 
 def loyalty_spend(

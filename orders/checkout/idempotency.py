@@ -6,8 +6,7 @@ waits on it, then replays the stored answer; a refused checkout rolls the row ba
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-
+from omni.db import insert_unless_conflict
 from orders.checkout.exceptions import IdempotencyKeyReused
 from orders.models import CheckoutRequest, Order
 
@@ -21,12 +20,12 @@ def checkout_request_claim(*, scope: str, key: str, fingerprint: str) -> Checkou
     Raises:
         IdempotencyKeyReused: the key was used with another body.
     """
-    try:
-        with transaction.atomic():
-            return CheckoutRequest.objects.create(scope=scope, key=key, request_hash=fingerprint)
-    except IntegrityError:
-        # The first request has committed (the insert waited for it): replay its answer.
-        record = CheckoutRequest.objects.select_for_update().get(scope=scope, key=key)
+    record = CheckoutRequest(scope=scope, key=key, request_hash=fingerprint)
+    # ON CONFLICT DO NOTHING waits for a concurrent insert of the key like a plain INSERT, with
+    # no savepoint around it; nothing inserted means the first request has committed.
+    if insert_unless_conflict(record):
+        return record
+    record = CheckoutRequest.objects.select_for_update().get(scope=scope, key=key)
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReused()
     return record

@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +38,7 @@ from inventory.models import Location, LocationKind
 from inventory.selectors import Channel as StockChannel
 from inventory.selectors import available_expression, locations, pickup_ready_at, stock_levels
 from inventory.services import StockLine
+from omni.db import insert_unless_conflict
 from orders.cart.services import cart_mark_converted
 from orders.checkout.discounts import Discount, discount_lines, discount_redeem, discount_reserve
 from orders.checkout.exceptions import (
@@ -512,17 +513,16 @@ def _ship_to(fulfilment: FulfilmentChoice) -> dict[str, str]:
 
 
 def _record_payment(order: Order, payment: PaymentInfo, staff) -> Payment:
-    try:
-        with transaction.atomic():
-            return Payment.objects.create(
-                order=order,
-                provider=payment.provider,
-                reference=payment.reference,
-                status=payment.status,
-                amount=payment.amount,
-                currency=order.currency,
-                recorded_by=staff,
-            )
-    except IntegrityError as error:
-        message = _("This payment is already recorded on another order.")
-        raise InvalidPayment(message, fields={"payment": {"reference": [message]}}) from error
+    row = Payment(
+        order=order,
+        provider=payment.provider,
+        reference=payment.reference,
+        status=payment.status,
+        amount=payment.amount,
+        currency=order.currency,
+        recorded_by=staff,
+    )
+    if insert_unless_conflict(row):  # one statement, no savepoint around it
+        return row
+    message = _("This payment is already recorded on another order.")
+    raise InvalidPayment(message, fields={"payment": {"reference": [message]}})

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.selectors import MessagePurpose, reachable_channels
+from omni.db import insert_unless_conflict
 from omni.messaging import DeliveryStatus, send_message
 from orders.models import (
     Fulfilment,
@@ -76,20 +77,20 @@ def notification_queue(
     key = notification_key(
         order=order, kind=kind, fulfilment=fulfilment, return_request=return_request
     )
-    with transaction.atomic():
-        notification, created = Notification.objects.get_or_create(
-            idempotency_key=key,
-            defaults={
-                "order": order,
-                "kind": kind,
-                "fulfilment": fulfilment,
-                "return_request": return_request,
-            },
-        )
-        if created:
-            from orders.notifications.tasks import send_notification  # tasks import this module
+    notification = Notification(
+        order=order,
+        kind=kind,
+        fulfilment=fulfilment,
+        return_request=return_request,
+        idempotency_key=key,
+    )
+    # One INSERT ... ON CONFLICT DO NOTHING, not get_or_create: no savepoint pair around it in
+    # the caller's transaction, and a concurrent twin still waits for the first to commit.
+    if not insert_unless_conflict(notification):
+        return Notification.objects.get(idempotency_key=key)
+    from orders.notifications.tasks import send_notification  # tasks import this module
 
-            send_notification.delay_on_commit(notification.pk)
+    send_notification.delay_on_commit(notification.pk)
     return notification
 
 

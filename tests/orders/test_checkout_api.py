@@ -16,6 +16,8 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from customers.auth import customer_token
@@ -472,3 +474,28 @@ def test_the_checkout_answer_built_in_hand_is_the_order_read_back(store):
     assert (placed.json()["discount_total"], placed.json()["total"]) == ("5.00", "89.25")
     detail = client.get(f"{ORDERS}{placed.json()['number']}/")
     assert detail.json() == placed.json()
+
+
+@pytest.mark.parametrize("size", [1, 10])
+def test_a_checkout_request_costs_a_fixed_number_of_queries_and_few_savepoints(store, size):
+    # Notifications, loyalty, the payment and the idempotency key are written with
+    # INSERT ... ON CONFLICT: no savepoint pair each. The four left are the API's transaction
+    # (a savepoint inside the test's), order_checkout's own nested in it, the cart's lock and
+    # the stock reservation's.
+    customer = CustomerFactory()
+    cart = CartFactory(customer=customer)
+    for index in range(size):
+        variant = VariantFactory(sku=f"SKU-{index}", price=Decimal("10.00"))
+        StockLevelFactory(location=store, variant=variant, on_hand=5)
+        CartLineFactory(cart=cart, variant=variant, quantity=1)
+    client = client_for(customer)
+
+    with CaptureQueriesContext(connection) as queries:
+        placed = client.post(
+            CHECKOUT, body(amount=f"{10 * size}.00"), format="json", HTTP_IDEMPOTENCY_KEY="q"
+        )
+
+    assert placed.status_code == 201, placed.json()
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) <= 31, statements
+    assert sum(sql.startswith("SAVEPOINT") for sql in statements) <= 4, statements
