@@ -96,6 +96,12 @@ def contexts(messages: list[Message], *, codes: dict[int, str]) -> dict[int, dic
     from campaigns.automations.selectors import message_contexts
 
     automation_values = message_contexts(messages)
+    # Once per campaign, not per message: reading the product's variants is a query.
+    promoted: dict[int, dict] = {}
+    for message in messages:
+        product = message.campaign.promoted_product
+        if product and message.campaign_id not in promoted:
+            promoted[message.campaign_id] = _product(product)
     result = {}
     for message in messages:
         customer, campaign = message.customer, message.campaign
@@ -113,9 +119,7 @@ def contexts(messages: list[Message], *, codes: dict[int, str]) -> dict[int, dic
             else {},
             "cart_lines": carts.get(customer.pk, []),
             "recommended_products": recommended.get(customer.pk, []),
-            "promoted_product": _product(campaign.promoted_product)
-            if campaign.promoted_product
-            else {},
+            "promoted_product": promoted.get(campaign.pk, {}),
             "discount_code": codes.get(message.pk, ""),
             "discount_percent": str(campaign.discount_percent or ""),
             # One click withdraws consent on this channel and counts against this campaign.
