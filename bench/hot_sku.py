@@ -1,6 +1,7 @@
 """Benchmark: N client processes reserving one unit at a time through `stock_reserve`.
 
-Three runs on one fresh database, each for --seconds with --clients processes:
+Three runs on one fresh database, each for --seconds with --clients processes (in ROUNDS turns,
+taken alternately, so that a change in the machine's load weighs on all three alike):
   service_hot    every client reserves the same hot SKU through inventory.services.stock_reserve
   raw_hot        the floor: one conditional UPDATE plus the ledger INSERT per reservation, raw
                  psycopg, same tables, another hot SKU
@@ -27,6 +28,8 @@ from decimal import Decimal
 from _support import DEFAULT_URL, fresh_database, report, setup_django, target
 
 SPREAD_SKUS = 1_000
+# Each run takes --seconds in all, in this many turns alternating with the other runs.
+ROUNDS = 2
 PLENTY = 10_000_000
 
 RAW_UPDATE = (
@@ -135,8 +138,8 @@ def raw_client(index: int, plan: dict, _variant_ids: list[int], start, results) 
     results.put((done, short, holds))
 
 
-def run(name: str, client, variant_ids: list[int], plan: dict) -> dict:
-    """Run `clients` processes of `client` together; return the rate and lock-hold figures."""
+def _one_round(client, variant_ids: list[int], plan: dict) -> list[tuple]:
+    """Run `clients` processes of `client` together for `plan["seconds"]`; their outcomes."""
     from django.db import connections
 
     connections.close_all()  # forked children open their own connections
@@ -151,13 +154,29 @@ def run(name: str, client, variant_ids: list[int], plan: dict) -> dict:
     outcomes = [results.get(timeout=plan["seconds"] + 120) for _ in processes]
     for process in processes:
         process.join(timeout=30)
+    return outcomes
+
+
+def run_alternately(runs: dict[str, tuple], plan: dict) -> dict[str, dict]:
+    """Run each of `runs` (name: client, variant ids) for `plan["seconds"]` in all, in ROUNDS
+    turns taken one after the other, so that a change in the machine's load during the run
+    weighs on every figure alike; return the rate and lock-hold figures of each."""
+    outcomes: dict[str, list] = {name: [] for name in runs}
+    turn = {**plan, "seconds": plan["seconds"] / ROUNDS}
+    for _ in range(ROUNDS):
+        for name, (client, variant_ids) in runs.items():
+            outcomes[name] += _one_round(client, variant_ids, turn)
+    return {name: _figures(name, found, plan["seconds"]) for name, found in outcomes.items()}
+
+
+def _figures(name: str, outcomes: list[tuple], seconds: float) -> dict:
     done = sum(outcome[0] for outcome in outcomes)
     holds = sorted(hold for outcome in outcomes for hold in outcome[2])
     p99 = statistics.quantiles(holds, n=100)[98] if len(holds) > 1 else 0.0
     figures = {
         "reservations": done,
         "insufficient": sum(outcome[1] for outcome in outcomes),
-        "per_second": round(done / plan["seconds"], 1),
+        "per_second": round(done / seconds, 1),
         "lock_p99_ms": round(p99 * 1000, 3),
         "lock_median_ms": round(statistics.median(holds) * 1000, 3) if holds else 0.0,
     }
@@ -218,9 +237,19 @@ def main() -> None:
     plan = {**seed(), "clients": args.clients, "seconds": args.seconds, "database_url": url}
 
     print(f"clients: {args.clients}, {args.seconds:g} s per run")
-    service_hot = run("service_hot", service_client, plan["service_hot"], plan)
-    raw_hot = run("raw_hot", raw_client, [], plan)
-    service_spread = run("service_spread", service_client, plan["service_spread"], plan)
+    runs = run_alternately(
+        {
+            "service_hot": (service_client, plan["service_hot"]),
+            "raw_hot": (raw_client, []),
+            "service_spread": (service_client, plan["service_spread"]),
+        },
+        plan,
+    )
+    service_hot, raw_hot, service_spread = (
+        runs["service_hot"],
+        runs["raw_hot"],
+        runs["service_spread"],
+    )
     oversold_rows = oversold()
     hot_ratio = service_hot["per_second"] / max(raw_hot["per_second"], 1e-9)
     spread_ratio = service_spread["per_second"] / max(raw_hot["per_second"], 1e-9)
