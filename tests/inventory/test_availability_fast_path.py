@@ -141,10 +141,11 @@ def test_the_postgresql_statement_and_the_orm_query_give_the_same_availability(s
 
 
 def test_availability_by_sku_is_the_variants_availability_in_one_query(
-    shop, django_assert_num_queries
+    shop, django_assert_num_queries, monkeypatch
 ):
     now = datetime(2026, 3, 11, 10, tzinfo=STORE_TIME_ZONE)
-    selectors._places = (None, ())  # a process that has not read the locations yet
+    # A process that has not read the locations yet.
+    monkeypatch.setattr(selectors, "_places", (None, ()))
 
     for _ in range(2):  # then one that has
         with django_assert_num_queries(1):
@@ -238,11 +239,11 @@ def test_stock_changes_show_on_the_next_request_with_the_locations_kept(
         assert stores_of(client)["PAR01"]["available"] == 0
 
 
-def test_kept_locations_of_another_database_state_are_not_reused(shop):
+def test_kept_locations_of_another_database_state_are_not_reused(shop, monkeypatch):
     """A fingerprint that is not the database's (another process's, a rolled-back
     transaction's) sends the locations back."""
     now = datetime(2026, 3, 11, 10, tzinfo=STORE_TIME_ZONE)
-    selectors._places = ("0:0", (place(pk=-1, code="GHOST"),))
+    monkeypatch.setattr(selectors, "_places", ("0:0", (place(pk=-1, code="GHOST"),)))
 
     found = selectors.variant_availability_by_sku(sku="P1-M", now=now)
 
