@@ -13,6 +13,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -155,6 +157,11 @@ class CampaignAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "discount_percent",
         "discount_valid_days",
         "holdout_percent",
+        "winner_metric",
+        "winner_after",
+        "test_percent",
+        "winner_due_at",
+        "winner",
         "schedule",
         "progress",
         "results",
@@ -177,6 +184,15 @@ class CampaignAdmin(ReadOnlyMixin, admin.ModelAdmin):
         state = _("enabled") if task.enabled else _("disabled")
         link = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
         return format_html('<a href="{}">{}</a> ({}, {})', link, task.name, when, state)
+
+    @admin.display(description=gettext_lazy("winning variant"))
+    def winner(self, campaign: Campaign) -> str:
+        if campaign.winner_variant is None:
+            return "-"
+        return _("%(name)s, chosen on %(at)s") % {
+            "name": campaign.winner_variant.name,
+            "at": date_format(timezone.localtime(campaign.winner_chosen_at), "DATETIME_FORMAT"),
+        }
 
     @admin.display(description=gettext_lazy("progress of the current run"))
     def progress(self, campaign: Campaign) -> str:

@@ -75,6 +75,11 @@ class Figures:
     def unsubscribe_rate(self) -> float:
         return _rate(self.unsubscribed, self.delivered)
 
+    @property
+    def revenue_per_message(self) -> Decimal:
+        """Last-touch revenue over messages sent (an A/B winner metric)."""
+        return (self.revenue / self.sent).quantize(Decimal("0.01")) if self.sent else ZERO
+
 
 def _event_exists(*kinds: str) -> Q:
     return Q(Exists(TrackingEvent.objects.filter(message=OuterRef("pk"), kind__in=kinds)))
@@ -147,6 +152,7 @@ def _total(label: str, rows: list[Figures]) -> Figures:
 class CampaignResults:
     variants: list[Figures]
     total: Figures
+    winner: Figures | None = None  # the A/B test's winning variant, once chosen
 
 
 def campaign_results(*, campaign: Campaign) -> CampaignResults:
@@ -157,7 +163,8 @@ def campaign_results(*, campaign: Campaign) -> CampaignResults:
         _figures(variant.name, variant.pk, counts, sums)
         for variant in CampaignVariant.objects.filter(campaign=campaign).order_by("name")
     ]
-    return CampaignResults(variants=variants, total=_total(campaign.name, variants))
+    winner = next((row for row in variants if row.key == campaign.winner_variant_id), None)
+    return CampaignResults(variants=variants, total=_total(campaign.name, variants), winner=winner)
 
 
 def campaigns_overview(*, limit: int = OVERVIEW_SIZE) -> list[Figures]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.automations import services as automation_services
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
+from campaigns.services import winner
 
 
 @shared_task(name="campaigns.launch_campaign")
@@ -35,10 +36,20 @@ def send_batch(campaign_id: int) -> None:
     services.messages_send_batch(campaign_id=campaign_id)
 
 
+@shared_task(name="campaigns.choose_winner")
+def choose_winner(campaign_id: int) -> None:
+    """Pick an A/B test's winner and send it to the rest (a replay or a late duplicate: no-op)."""
+    winner.campaign_choose_winner(campaign=Campaign.objects.get(pk=campaign_id))
+
+
 @shared_task(name="campaigns.sweep_messages")
 def sweep_messages() -> None:
-    """Every minute: give back stale claims, then dispatch campaigns with due messages."""
+    """Every minute: give back stale claims, queue due A/B winners, then dispatch campaigns
+    with due messages."""
     services.messages_requeue_stale()
+    due = winner.campaigns_awaiting_winner(now=timezone.now()).values_list("pk", flat=True)
+    for campaign_id in list(due):
+        choose_winner.delay(campaign_id=campaign_id)
     sending = Campaign.objects.filter(status=CampaignStatus.SENDING).values_list("pk", flat=True)
     for campaign_id in list(sending):
         if not services.campaign_finish_if_done(campaign_id=campaign_id):

@@ -31,6 +31,15 @@ class ScheduleKind(models.TextChoices):
     RECURRING = "recurring", _("Recurring")
 
 
+class WinnerMetric(models.TextChoices):
+    """What decides an A/B test: each variant's figure in campaigns/results.py, highest wins."""
+
+    OPEN_RATE = "open_rate", _("Open rate")
+    CLICK_RATE = "click_rate", _("Click rate")
+    CONVERSION_RATE = "conversion_rate", _("Conversion rate")
+    REVENUE_PER_MESSAGE = "revenue_per_message", _("Revenue per message")
+
+
 class Campaign(TimeStampedModel):
     name = models.CharField(_("name"), max_length=120)
     segment = models.ForeignKey(
@@ -88,6 +97,25 @@ class Campaign(TimeStampedModel):
     launched_at = models.DateTimeField(_("last launched at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     current_run = models.CharField(_("current run"), max_length=40, blank=True)
+    # Automatic A/B winner: the test share is split across the variants at launch; the rest of
+    # the audience waits `winner_after` hours, then receives the variant best on `winner_metric`.
+    winner_metric = models.CharField(
+        _("automatic winner by"), max_length=20, choices=WinnerMetric.choices, blank=True
+    )
+    winner_after = models.PositiveIntegerField(
+        _("choose the winner after (hours)"), null=True, blank=True
+    )
+    test_percent = models.PositiveSmallIntegerField(_("test share (%)"), default=100)
+    winner_due_at = models.DateTimeField(_("winner due at"), null=True, blank=True)
+    winner_variant = models.ForeignKey(
+        "CampaignVariant",
+        verbose_name=_("winning variant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    winner_chosen_at = models.DateTimeField(_("winner chosen at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("campaign")
@@ -102,6 +130,16 @@ class Campaign(TimeStampedModel):
                 | Q(discount_percent__gt=0, discount_percent__lte=100),
                 name="campaign_discount_percent_range",
             ),
+            models.CheckConstraint(
+                condition=Q(test_percent__gte=1, test_percent__lte=100),
+                name="campaign_test_percent_range",
+            ),
+            # A metric and a delay go together; a test share below 100% only with a winner.
+            models.CheckConstraint(
+                condition=Q(winner_metric="", winner_after__isnull=True, test_percent=100)
+                | (~Q(winner_metric="") & Q(winner_after__gte=1, test_percent__lt=100)),
+                name="campaign_winner_complete",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -110,6 +148,11 @@ class Campaign(TimeStampedModel):
     @property
     def channel_list(self) -> list[str]:
         return [channel for channel in self.channels if channel in ContactChannel.values]
+
+    @property
+    def awaits_winner(self) -> bool:
+        """An A/B test whose winner (and the rest of the audience) is still to come."""
+        return bool(self.winner_metric) and self.winner_chosen_at is None
 
 
 class CampaignVariant(models.Model):
@@ -166,6 +209,7 @@ class CampaignAction(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
     LAUNCHED = "launched", _("Launched")
     FINISHED = "finished", _("Finished")
+    WINNER = "winner", _("Winner chosen")
     CANCELLED = "cancelled", _("Cancelled")
 
 

@@ -27,11 +27,13 @@ from campaigns.models import (
     Segment,
     VariantContent,
 )
+from campaigns.models.campaign import WinnerMetric
 from campaigns.templating import TemplateRefused, check_template
 from customers.models import ContactChannel
 from inventory.models import Product
 
 LAUNCH_TASK = "campaigns.launch_campaign"
+MAX_WINNER_AFTER_HOURS = 24 * 30
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,11 @@ class CampaignSpec:
     discount_percent: Decimal | None = None
     holdout_percent: int = 0
     schedule: Schedule = field(default_factory=Schedule)
+    # Automatic A/B winner (all three or none): the variants share `test_percent` of the
+    # audience; `winner_after` hours later the rest receives the best variant on the metric.
+    winner_metric: str = ""
+    winner_after: int | None = None  # hours
+    test_percent: int = 100
 
 
 def _schedule_errors(schedule: Schedule, now: dt.datetime) -> dict[str, str]:
@@ -78,6 +85,34 @@ def _schedule_errors(schedule: Schedule, now: dt.datetime) -> dict[str, str]:
     if schedule.kind == ScheduleKind.RECURRING and len(schedule.recurrence.split()) != 5:
         return {"recurrence": _("Give a crontab: minute hour day-of-month month day-of-week.")}
     return {}
+
+
+def _winner_errors(spec: CampaignSpec) -> dict[str, str]:
+    if not spec.winner_metric:
+        errors = {}
+        if spec.winner_after is not None:
+            errors["winner_metric"] = _("Choose the metric that decides the winner.")
+        if spec.test_percent != 100:
+            errors["test_percent"] = _("A test share needs an automatic winner.")
+        return errors
+    errors = {}
+    if spec.winner_metric not in WinnerMetric.values:
+        errors["winner_metric"] = _("Unknown winner metric: %(metric)s.") % {
+            "metric": spec.winner_metric
+        }
+    if spec.winner_after is None:
+        errors["winner_after"] = _("Give the delay, in hours, after which the winner is chosen.")
+    elif not 1 <= spec.winner_after <= MAX_WINNER_AFTER_HOURS:
+        errors["winner_after"] = _("The delay is between 1 and %(hours)s hours.") % {
+            "hours": MAX_WINNER_AFTER_HOURS
+        }
+    if not 1 <= spec.test_percent <= 99:
+        errors["test_percent"] = _("The test share is between 1% and 99% of the audience.")
+    if len(spec.variants) < 2:
+        errors["variants"] = _("An automatic winner needs at least two variants.")
+    if spec.schedule.kind == ScheduleKind.RECURRING:
+        errors["winner_metric"] = _("An automatic winner is for a one-off campaign.")
+    return errors
 
 
 def _content_errors(spec: CampaignSpec) -> dict[str, str]:
@@ -122,6 +157,7 @@ def campaign_validate(*, spec: CampaignSpec, now: dt.datetime) -> None:
     errors.update(_schedule_errors(spec.schedule, now))
     if "channels" not in errors and spec.variants:
         errors.update(_content_errors(spec))
+    errors.update(_winner_errors(spec))
     if errors:
         raise ValidationError(errors)
 
@@ -155,6 +191,9 @@ def campaign_create(
             suppress_buyers_days=spec.suppress_buyers_days,
             discount_percent=spec.discount_percent,
             holdout_percent=spec.holdout_percent,
+            winner_metric=spec.winner_metric,
+            winner_after=spec.winner_after,
+            test_percent=spec.test_percent,
             created_by=created_by,
         )
         for variant_spec in spec.variants:

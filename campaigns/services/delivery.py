@@ -39,9 +39,10 @@ from campaigns.models import (
 from campaigns.services.materialise import materialise
 from campaigns.templating import render
 from campaigns.tracking import track_links
-from customers.models import Customer
+from customers.models import ContactChannel, Customer
 from customers.selectors import marketing_reachable
 from omni.messaging import DeliveryStatus, send_message
+from omni.messaging.html import text_to_html
 
 BATCH_SIZE = 200
 MAX_ATTEMPTS = 5
@@ -98,13 +99,26 @@ def campaign_launch(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MATERIALISE_LOCK])
-        messages, held_out = materialise(campaign=campaign, run=run, now=now)
+        # A replay after the A/B winner was chosen sends only the winner.
+        messages, held_out = materialise(
+            campaign=campaign, run=run, now=now, winner=campaign.winner_variant
+        )
         campaign.status = CampaignStatus.SENDING
         campaign.current_run = run
         campaign.launched_at = now
         campaign.finished_at = None
+        if campaign.awaits_winner and campaign.winner_due_at is None:  # a replay keeps it
+            # The sweep (campaigns.sweep_messages) picks the winner once this time has come.
+            campaign.winner_due_at = now + dt.timedelta(hours=campaign.winner_after)
         campaign.save(
-            update_fields=["status", "current_run", "launched_at", "finished_at", "updated_at"]
+            update_fields=[
+                "status",
+                "current_run",
+                "launched_at",
+                "finished_at",
+                "winner_due_at",
+                "updated_at",
+            ]
         )
         CampaignEvent.objects.create(
             campaign=campaign,
@@ -221,13 +235,18 @@ def messages_send_batch(
             continue
         content = contents[(message.variant_id, message.channel)]
         values = context[message.pk]
+        # Every link in the text becomes a signed click redirect (campaigns/tracking.py).
+        body = track_links(render(content.body, values), message_id=message.pk)
         _throttle(message.channel)
         result = send_message(
             channel=message.channel,
             to=_address(message.customer, message.channel),
             subject=render(content.subject, values),
-            # Every link in the text becomes a signed click redirect (campaigns/tracking.py).
-            body=track_links(render(content.body, values), message_id=message.pk),
+            body=body,
+            # E-mail gets an HTML alternative carrying the open pixel: opens count without a click.
+            html_body=text_to_html(body, pixel_url=values["open_pixel_url"])
+            if message.channel == ContactChannel.EMAIL
+            else "",
             idempotency_key=message.idempotency_key,
             headers={
                 "List-Unsubscribe": f"<{values['unsubscribe_url']}>",
@@ -283,7 +302,7 @@ def campaign_finish_if_done(*, campaign_id: int) -> bool:
     )
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-        if campaign.status != CampaignStatus.SENDING:
+        if campaign.status != CampaignStatus.SENDING or campaign.awaits_winner:
             return False
         done = Campaign.objects.filter(pk=campaign_id).filter(~Exists(unfinished)).exists()
         if not done:

@@ -6,15 +6,27 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import Case, CharField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Concat, Mod
 
 from campaigns import rules
-from campaigns.models import Campaign, Message, MessageStatus
+from campaigns.models import Campaign, CampaignVariant, Message, MessageStatus
 from campaigns.selectors import segment_members
 
-# Two independent multiplicative hashes of the customer id: holdout and variant buckets 0-99.
-HOLDOUT_HASH, VARIANT_HASH = 2_654_435_761, 40_503
+# Independent multiplicative hashes of the customer id: holdout, variant and A/B test buckets
+# 0-99. The test hash (7 modulo 100) spreads the test share evenly over the variant buckets.
+HOLDOUT_HASH, VARIANT_HASH, TEST_HASH = 2_654_435_761, 40_503, 1_000_007
 PREFIX = "message_"
 
 
@@ -75,38 +87,58 @@ def _common(campaign: Campaign, run: str, now: dt.datetime) -> dict:
     }
 
 
-def materialise(*, campaign: Campaign, run: str, now: dt.datetime) -> tuple[int, int]:
-    """Insert the run's messages (and holdout rows); return (messages, held out) inserted."""
+def _holdout(campaign: Campaign, members: QuerySet, per_channel: dict, run: str, now) -> int:
+    reachable = Q(pk__in=[])
+    for queryset in per_channel.values():
+        reachable |= Q(pk__in=queryset.values("pk"))
+    holdout = members.filter(reachable, holdout_bucket__lt=campaign.holdout_percent)
+    return _insert(
+        holdout,
+        {
+            **_common(campaign, run, now),
+            "variant_id": Value(None, output_field=IntegerField()),
+            "channel": Value(""),
+            "status": Value(MessageStatus.HELD_OUT.value),
+            "not_before": Value(now),
+            "idempotency_key": _key(campaign, run, Value("x"), ""),
+        },
+    )
+
+
+def materialise(
+    *, campaign: Campaign, run: str, now: dt.datetime, winner: CampaignVariant | None = None
+) -> tuple[int, int]:
+    """Insert the run's messages (and holdout rows); return (messages, held out) inserted.
+
+    An A/B test with an automatic winner goes in two phases: at launch (`winner` None) only
+    the test share is materialised, split across the variants; once the winner is chosen, the
+    rest of the audience gets `winner`, except anyone who already has another variant's
+    message in this run (nobody receives two variants).
+    """
     members = segment_members(segment=campaign.segment, now=now).alias(
         holdout_bucket=_bucket(HOLDOUT_HASH, campaign),
         variant_bucket=_bucket(VARIANT_HASH, campaign),
+        test_bucket=_bucket(TEST_HASH, campaign),
     )
     per_channel = {
         channel: rules.eligible(members, campaign=campaign, channel=channel, run=run, now=now)
         for channel in campaign.channel_list
     }
-    held_out = 0
-    if campaign.holdout_percent:
-        reachable = Q(pk__in=[])
-        for queryset in per_channel.values():
-            reachable |= Q(pk__in=queryset.values("pk"))
-        holdout = members.filter(reachable, holdout_bucket__lt=campaign.holdout_percent)
-        held_out = _insert(
-            holdout,
-            {
-                **_common(campaign, run, now),
-                "variant_id": Value(None, output_field=IntegerField()),
-                "channel": Value(""),
-                "status": Value(MessageStatus.HELD_OUT.value),
-                "not_before": Value(now),
-                "idempotency_key": _key(campaign, run, Value("x"), ""),
-            },
-        )
+    held_out = _holdout(campaign, members, per_channel, run, now) if campaign.holdout_percent else 0
     countries = rules.configured_countries()
     inserted = 0
     for channel, queryset in per_channel.items():
         audience = queryset.filter(holdout_bucket__gte=campaign.holdout_percent)
-        variant = _variant_case(campaign)
+        if winner is not None:
+            other_variant = Message.objects.filter(
+                customer=OuterRef("pk"), campaign=campaign, run=run
+            ).exclude(variant=winner)
+            audience = audience.exclude(Exists(other_variant))
+            variant = Value(winner.pk)
+        else:
+            if campaign.winner_metric:
+                audience = audience.filter(test_bucket__lt=campaign.test_percent)
+            variant = _variant_case(campaign)
         inserted += _insert(
             audience,
             {
