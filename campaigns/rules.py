@@ -96,6 +96,18 @@ def recent_buyers_of_promoted(*, campaign: Campaign, now: dt.datetime) -> Q:
     return Q(Exists(lines))
 
 
+def bought_since(*, campaign: Campaign, customer_ids: list[int], now: dt.datetime) -> set[int]:
+    """Of these customers, those who bought the promoted product in the campaign's window: looked
+    at again at send time, so a message quiet hours held overnight does not offer her what she
+    bought in the meantime."""
+    if campaign.promoted_product_id is None or not customer_ids:
+        return set()
+    buyers = Customer.objects.filter(pk__in=list(customer_ids)).filter(
+        recent_buyers_of_promoted(campaign=campaign, now=now)
+    )
+    return set(buyers.values_list("pk", flat=True))
+
+
 def already_reached(*, campaign: Campaign, run: str, channel: str | None) -> Q:
     """Customers this run of the campaign already has a message for (on `channel`, or any)."""
     messages = Message.objects.filter(customer=OuterRef("pk"), campaign=campaign, run=run)

@@ -217,6 +217,10 @@ def messages_send_batch(
         )
         for channel in {message.channel for message in messages}
     }
+    # She bought the promoted product while her message waited: not offered it again.
+    bought = rules.bought_since(
+        campaign=messages[0].campaign, customer_ids=[m.customer_id for m in messages], now=now
+    )
     codes = _codes(messages, now)
     context = personalise.contexts(messages, codes=codes)
     counts = {"sent": 0, "failed": 0, "skipped": 0, "waiting": 0}
@@ -224,6 +228,10 @@ def messages_send_batch(
         mine = Q(pk=message.pk, claim_token=token)
         if message.customer_id not in reachable[message.channel]:  # unsubscribed since
             _finish(mine, status=MessageStatus.SKIPPED, skip_reason="no_consent")
+            counts["skipped"] += 1
+            continue
+        if message.customer_id in bought:
+            _finish(mine, status=MessageStatus.SKIPPED, skip_reason="bought")
             counts["skipped"] += 1
             continue
         allowed = rules.next_allowed(

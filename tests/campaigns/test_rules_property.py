@@ -118,6 +118,8 @@ customers_strategy = st.fixed_dictionaries(
         "prior_hours": st.lists(st.integers(1, 24 * 9), max_size=3),
         # Purchases of the promoted product, this many days before the start.
         "purchase_days": st.lists(st.sampled_from([0.2, 3.5, 6.9, 7.1, 29.5, 31, 90]), max_size=2),
+        # She buys it in store, this many minutes after the start (messages may be waiting).
+        "buys_at": st.none() | st.integers(0, 60 * 240),
         # An unsubscribe (channel, minutes after the start), at once honoured.
         "unsubscribe": st.none() | st.tuples(st.sampled_from(CHANNELS), st.integers(0, 60 * 240)),
     }
@@ -153,11 +155,12 @@ class Built:
     prior: dict[int, list[dt.datetime]] = field(default_factory=dict)
     purchases: dict[int, list[dt.datetime]] = field(default_factory=dict)
     unsubscribed: dict[tuple[int, str], dt.datetime] = field(default_factory=dict)
+    product: object = None
 
 
 def build(world: dict, start: dt.datetime) -> Built:
     built = Built(start=start)
-    product = VariantFactory(name="Rouge à lèvres Velours")
+    product = built.product = VariantFactory(name="Rouge à lèvres Velours")
     earlier = make_campaign(name="Earlier", channels=CHANNELS)
     for index, spec in enumerate(world["customers"]):
         customer = CustomerFactory(
@@ -213,6 +216,8 @@ def timeline(built: Built) -> list[tuple[dt.datetime, int, str, int]]:
         if spec["unsubscribe"] is not None:
             channel, minutes = spec["unsubscribe"]
             events.append((built.start + dt.timedelta(minutes=minutes), 0, channel, pk))
+        if spec["buys_at"] is not None:
+            events.append((built.start + dt.timedelta(minutes=spec["buys_at"]), 0, "buy", pk))
     for pk, spec in built.campaigns.items():
         launch = built.start + dt.timedelta(minutes=spec["launch_minutes"])
         events.append((launch, 1, "launch", pk))
@@ -262,6 +267,10 @@ def run(built: Built, clock: Clock, period: int) -> None:
                 campaign = Campaign.objects.get(pk=pk)
                 with contextlib.suppress(CampaignNotLaunchable):  # a one-off already sent
                     services.campaign_launch(campaign=campaign, now=clock.now)
+            elif what == "buy":
+                customer = Customer.objects.get(pk=pk)
+                line = bought(customer=customer, variant=built.product, days_ago=0, channel="store")
+                built.purchases[pk].append(line.order.placed_at)
             else:
                 customer = Customer.objects.get(pk=pk)
                 consent_withdraw(
@@ -322,8 +331,10 @@ def check(built: Built, cap: tuple[int, int]) -> None:
         assert in_window(spec["country"], channel, at), f"quiet hours: {context}"
         campaign = built.campaigns[message.campaign_id]
         if campaign["promoted"]:
+            # Not if she bought it in the N days before the launch, nor since (while it waited).
             since = message.created_at - dt.timedelta(days=campaign["suppress_days"])
-            assert not [p for p in built.purchases[pk] if p >= since], f"recent buyer: {context}"
+            bought_it = [p for p in built.purchases[pk] if since <= p <= at]
+            assert not bought_it, f"recent buyer: {context}"
         per_campaign[(message.campaign_id, pk)].append(channel)
         deliveries[pk].append((at, True))
     for (campaign_id, _pk), channels in per_campaign.items():
@@ -343,8 +354,11 @@ def check(built: Built, cap: tuple[int, int]) -> None:
     )
     for message in left:
         assert message.status == MessageStatus.SKIPPED, f"{message} left {message.status}"
-        assert (message.customer_id, message.channel) in built.unsubscribed, f"{message} dropped"
-        assert message.skip_reason == "no_consent"
+        if message.skip_reason == "bought":  # she bought the promoted product while it waited
+            assert [p for p in built.purchases[message.customer_id] if p >= message.created_at]
+        else:
+            assert message.skip_reason == "no_consent"
+            assert (message.customer_id, message.channel) in built.unsubscribed, f"{message}"
 
 
 def check_reached(built: Built, cap: tuple[int, int]) -> None:
@@ -358,7 +372,12 @@ def check_reached(built: Built, cap: tuple[int, int]) -> None:
         ).values_list("campaign_id", "customer_id")
     )
     for pk, spec in built.customers.items():
-        if spec["prior_hours"] or spec["unsubscribe"] or spec["purchase_days"]:
+        if (
+            spec["prior_hours"]
+            or spec["unsubscribe"]
+            or spec["purchase_days"]
+            or spec["buys_at"] is not None
+        ):
             continue
         for campaign_id, campaign in built.campaigns.items():
             if any(consented(built, pk, c, built.start) for c in campaign["channels"]):
@@ -381,6 +400,28 @@ def test_a_message_held_by_quiet_hours_counts_against_the_cap_until_it_goes(sett
 
     assert held.not_before == dt.datetime(2026, 5, 15, 8, 0, tzinfo=PARIS)
     assert not Message.objects.filter(campaign=email).exists()
+
+
+def test_she_buys_the_promoted_product_while_her_sms_waits_for_the_morning(settings):
+    """Found by the property test: the send-time check looked again at consent and quiet hours
+    but not at purchases, so the morning SMS offered the lipstick she bought at night."""
+    settings.OMNI_MESSAGING_BACKENDS = BACKENDS
+    RecordingBackend.sent = []
+    lipstick = VariantFactory(name="Rouge à lèvres Velours")
+    customer = CustomerFactory()
+    consent(customer, "sms")
+    campaign = make_campaign(channels=("sms",), promoted_product=lipstick.product)
+    evening = dt.datetime(2026, 3, 10, 21, 0, tzinfo=PARIS)
+    services.campaign_launch(campaign=campaign, now=evening)
+
+    bought(customer=customer, variant=lipstick, days_ago=0, channel="store")
+    morning = dt.datetime(2026, 3, 11, 8, 0, tzinfo=PARIS)
+    with mock.patch("django.utils.timezone.now", Clock(morning)):
+        result = services.messages_send_batch(campaign_id=campaign.pk, now=morning)
+
+    message = Message.objects.get(campaign=campaign)
+    assert (result.skipped, message.status, message.skip_reason) == (1, "skipped", "bought")
+    assert RecordingBackend.sent == []
 
 
 @settings(
