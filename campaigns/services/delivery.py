@@ -295,7 +295,11 @@ def messages_send_batch(
 
 def messages_requeue_stale(*, older_than: dt.timedelta | None = None) -> int:
     """Give back messages a worker claimed and never finished (it died): PENDING again."""
-    timeout = older_than or dt.timedelta(seconds=settings.OMNI_CAMPAIGN_CLAIM_TIMEOUT)
+    timeout = (
+        dt.timedelta(seconds=settings.OMNI_CAMPAIGN_CLAIM_TIMEOUT)
+        if older_than is None
+        else older_than
+    )
     with transaction.atomic():
         return Message.objects.filter(
             status=MessageStatus.SENDING, claimed_at__lt=timezone.now() - timeout
