@@ -95,37 +95,56 @@ def loyalty_earn(
     _require_reference(reference)
     if amount < 0:
         raise ValidationError({"amount": _("A purchase amount cannot be negative.")})
-    # Every checkout earns, inside the checkout's transaction: no savepoint here. A refusal is
-    # decided before anything is written (so a caller may catch it and go on); the movement is
-    # inserted ON CONFLICT DO NOTHING, so a concurrent twin becomes a replay, not an error.
-    earlier = _earned(reference)
-    if earlier is not None:
-        movement_id, customer_id = earlier
-        if customer_id != customer.pk:
-            raise LoyaltyReferenceUsed(reference=reference)
-        return LoyaltyMovement.objects.get(pk=movement_id)  # a replay
+    # Every checkout earns, inside the checkout's transaction: two statements, no savepoint.
+    # A refusal is raised outside the block, before anything of hers is written (so a caller
+    # may catch it and go on); a concurrent twin turns the movement's insert into a no-op.
     with transaction.atomic(savepoint=False):
-        account = _locked_account(customer)
-        movement = LoyaltyMovement(
-            account=account,
-            kind=Kind.EARN,
-            points=points_for(amount),
-            amount=amount,
-            reference=reference,
-            channel=channel,
-            performed_by=performed_by,
+        account = _account_to_earn(customer, reference)
+        if account is not None:
+            movement = LoyaltyMovement(
+                account=account,
+                kind=Kind.EARN,
+                points=points_for(amount),
+                amount=amount,
+                reference=reference,
+                channel=channel,
+                performed_by=performed_by,
+            )
+            if _insert_and_credit(account, movement):
+                return movement
+    # The reference had earned already, or a concurrent earn of it committed while we waited
+    # for the account's lock (only such a race can leave her an empty account).
+    movement_id, customer_id = _earned(reference)
+    if customer_id != customer.pk:
+        raise LoyaltyReferenceUsed(reference=reference)
+    return LoyaltyMovement.objects.get(pk=movement_id)  # a replay
+
+
+def _account_to_earn(customer: Customer, reference: str) -> LoyaltyAccount | None:
+    """Her account, opened or locked by one upsert, unless `reference` already earned points
+    (then None, and nothing is written or locked)."""
+    table = LoyaltyAccount._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (customer_id, balance, created_at, updated_at) "
+            f"SELECT %s::bigint, 0, %s::timestamptz, %s::timestamptz WHERE NOT EXISTS ("
+            f"  SELECT 1 FROM {LoyaltyMovement._meta.db_table} "
+            f"  WHERE kind = %s AND reference = %s AND key = ''"
+            f") ON CONFLICT (customer_id) DO UPDATE SET balance = {table}.balance "
+            f"RETURNING id, customer_id, balance, created_at, updated_at",
+            [customer.pk, now, now, Kind.EARN.value, reference],
         )
-        if not _insert_and_credit(account, movement):
-            # A concurrent earn of this reference committed while we waited for the lock.
-            return _replay(account=account, kind=Kind.EARN, reference=reference)
-        return movement
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return LoyaltyAccount.from_db(
+        connection.alias, ["id", "customer_id", "balance", "created_at", "updated_at"], row
+    )
 
 
-def _earned(reference: str) -> tuple[int, int] | None:
-    """(movement id, customer id) of the points `reference` already earned, if it did.
-
-    Plain SQL: every checkout asks, and the ORM took more time to build this join than
-    PostgreSQL to answer it."""
+def _earned(reference: str) -> tuple[int, int]:
+    """(movement id, customer id) of the points `reference` earned."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT movement.id, account.customer_id "

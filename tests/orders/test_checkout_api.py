@@ -497,5 +497,5 @@ def test_a_checkout_request_costs_a_fixed_number_of_queries_and_few_savepoints(s
 
     assert placed.status_code == 201, placed.json()
     statements = [query["sql"] for query in queries.captured_queries]
-    assert len(statements) <= 31, statements
+    assert len(statements) <= 30, statements
     assert sum(sql.startswith("SAVEPOINT") for sql in statements) <= 4, statements
