@@ -1,6 +1,6 @@
 """Service contacts: one conversation across channels, clear refusals, the report, the screens."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -285,10 +285,14 @@ def test_anonymous_users_are_sent_to_the_login_page(client):
 def test_the_report_period_comes_from_the_form(client, make_staff):
     lea = CustomerFactory()
     old = log(lea, ServiceChannel.EMAIL, ContactReason.RETURN)
-    Contact.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=60))
+    # Noon of a local day 60 days back: "now - 60 days" may fall on another local date when the
+    # UTC offset changed in between (summer time) and the test runs late in the evening.
+    day = timezone.localdate() - timedelta(days=60)
+    noon = timezone.make_aware(datetime.combine(day, time(12)))
+    Contact.objects.filter(pk=old.pk).update(at=noon)
     log(lea)
     client.force_login(make_staff(roles.SERVICE_AGENT))
-    day = (timezone.localdate() - timedelta(days=60)).isoformat()
+    day = day.isoformat()
 
     response = client.get(reverse("customers:contact-report"), {"since": day, "until": day})
     reversed_period = client.get(
