@@ -60,6 +60,11 @@ class CampaignCodes:
     def redeem(self, *, discount: Discount, order: Order) -> None:
         DiscountCode.objects.filter(pk=int(discount.ref)).update(redeemed_order=order)
 
+    def release(self, *, order: Order) -> None:
+        DiscountCode.objects.filter(redeemed_order=order).update(
+            redeemed_at=None, redeemed_order=None
+        )
+
 
 def _check(row: DiscountCode, customer: Customer | None, at: datetime) -> None:
     # Whose code it is comes first: another customer's code says nothing about its state.

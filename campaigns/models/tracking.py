@@ -68,6 +68,7 @@ class TrackingEvent(models.Model):
 class TouchKind(models.TextChoices):
     OPEN = "open", _("Open")
     CLICK = "click", _("Click")
+    CODE = "code", _("Discount code")  # she paid with the message's code: always the last touch
 
 
 class Attribution(models.Model):

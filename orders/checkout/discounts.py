@@ -7,6 +7,7 @@ A provider answers for the codes it knows and ignores the others:
         def quote(self, *, code, customer, subtotal, at) -> Discount | None: ...  # read only
         def reserve(self, *, code, customer, subtotal, at) -> Discount | None: ...  # locks it
         def redeem(self, *, discount, order) -> None: ...  # records the order it paid for
+        def release(self, *, order) -> None: ...  # the order was cancelled: the code is free
 
     register_discount_provider(CampaignCodes())
 
@@ -62,6 +63,8 @@ class DiscountProvider(Protocol):
     ) -> Discount | None: ...
 
     def redeem(self, *, discount: Discount, order: Order) -> None: ...
+
+    def release(self, *, order: Order) -> None: ...
 
 
 _PROVIDERS: dict[str, DiscountProvider] = {}
@@ -122,6 +125,14 @@ def discount_reserve(
 def discount_redeem(*, discount: Discount, order: Order) -> None:
     """Record on the provider's side that `discount` paid for `order` (same transaction)."""
     _PROVIDERS[discount.provider].redeem(discount=discount, order=order)
+
+
+def discount_release(*, order: Order) -> None:
+    """The order ended cancelled before anything reached her: the code it used can pay for
+    another order (until it expires). Idempotent; nothing for an order without a code."""
+    if order.discount_code:
+        for provider in list(_PROVIDERS.values()):
+            provider.release(order=order)
 
 
 def discount_amounts(totals: Sequence[Decimal], discount: Discount) -> list[Decimal]:

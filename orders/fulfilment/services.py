@@ -7,10 +7,11 @@ records a `FulfilmentTransition` (who, when, why), moves the stock through `inve
 (a sale when the goods leave, a release when they never will), queues the customer's
 notification and brings the order's status up to date, all in one transaction.
 
-An order that ends cancelled (`order_cancel`, or its last pickup expiring) gives the customer's
-loyalty points back as if it never happened: the points it earned are taken back and those
-spent on it returned (`order_loyalty_reverse`), after the stock moved (the loyalty account is
-always the last lock taken).
+An order that ends cancelled (`order_cancel`, its last fulfilment cancelled, or its last pickup
+expiring) is undone for the customer as if it never happened (`_order_cancelled`): the discount
+code it used is free again, the loyalty points it earned are taken back and those spent on it
+returned (`order_loyalty_reverse`), after the stock moved (the loyalty account is always the last
+lock taken).
 
 Order status: CANCELLED once every fulfilment is cancelled, expired or rejected; COMPLETED once
 every one is final and some reached the customer; ATTENTION (set by a rejection nobody else can
@@ -31,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from customers.loyalty import loyalty_reverse, loyalty_spend_reverse
 from inventory import services as stock
+from orders.checkout.discounts import discount_release
 from orders.fulfilment import machine
 from orders.fulfilment.exceptions import (
     InvalidTransition,
@@ -172,9 +174,17 @@ def fulfilment_transition(
         _move_stock(locked, performed_by, note or to_status)
         if to_status in NOTIFY:
             notification_queue(order=order, kind=NOTIFY[to_status], fulfilment=locked)
+        was_cancelled = order.status == OrderStatus.CANCELLED
         order_refresh_status(order=order)
+        if order.status == OrderStatus.CANCELLED and not was_cancelled:
+            _order_cancelled(order, performed_by)
     locked.order = order
     return locked
+
+
+def _order_cancelled(order: Order, performed_by: AbstractBaseUser | None) -> None:
+    discount_release(order=order)
+    order_loyalty_reverse(order=order, performed_by=performed_by)
 
 
 def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -286,11 +296,7 @@ def _expire_one(fulfilment_id: int, now: datetime) -> bool:
         )
         if fulfilment is None:  # collected meanwhile, or another sweeper has it
             return False
-        expired = fulfilment_transition(
-            fulfilment=fulfilment, to_status=S.EXPIRED, note=EXPIRED_NOTE
-        )
-        if expired.order.status == OrderStatus.CANCELLED:
-            order_loyalty_reverse(order=expired.order)
+        fulfilment_transition(fulfilment=fulfilment, to_status=S.EXPIRED, note=EXPIRED_NOTE)
     return True
 
 
@@ -383,8 +389,7 @@ def order_cancel(
             Order.objects.filter(pk=locked.pk).update(
                 status=OrderStatus.CANCELLED, updated_at=timezone.now()
             )
-        if locked.status == OrderStatus.CANCELLED:
-            order_loyalty_reverse(order=locked, performed_by=performed_by)
+            _order_cancelled(locked, performed_by)
     return locked
 
 

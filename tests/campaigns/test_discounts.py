@@ -17,6 +17,7 @@ from inventory.models import StockLevel
 from orders.checkout import PaymentInfo, PickupChoice, StoreSaleChoice, order_checkout
 from orders.checkout.discounts import discount_quote
 from orders.checkout.exceptions import InvalidDiscountCode, OutOfStock
+from orders.fulfilment.services import order_cancel
 from orders.models import CartStatus, CheckoutRequest, Notification, Order, OrderLine, Payment
 from tests.campaigns.discount_helpers import issued_code
 from tests.customers.factories import CustomerFactory
@@ -325,3 +326,34 @@ def test_the_schema_documents_the_discount_code(client):
     assert "discount_code" not in request.get("required", [])
     assert set(components["DiscountOutput"]["properties"]) == {"code", "label", "amount"}
     assert "discount" in components["OrderOutput"]["properties"]
+
+
+def test_a_cancelled_order_gives_its_code_back_for_another_order(store, dress, lea):
+    code = issued_code(lea)
+    cart = CartFactory(customer=lea)
+    CartLineFactory(cart=cart, variant=dress, quantity=1)
+    order = order_checkout(
+        cart=cart,
+        channel=Channel.APP,
+        fulfilment=PickupChoice(store=store),
+        payment=None,
+        discount_code=code.code,
+    )
+
+    order_cancel(order=order, reason="changed her mind")
+
+    code.refresh_from_db()
+    assert (code.redeemed_at, code.redeemed_order) == (None, None)
+    order.refresh_from_db()
+    assert order.discount_code == code.code  # the cancelled order still says what it used
+    again = CartFactory(customer=lea)
+    CartLineFactory(cart=again, variant=dress, quantity=1)
+    second = order_checkout(
+        cart=again,
+        channel=Channel.APP,
+        fulfilment=PickupChoice(store=store),
+        payment=None,
+        discount_code=code.code,
+    )
+    code.refresh_from_db()
+    assert code.redeemed_order == second

@@ -31,6 +31,7 @@ from orders.checkout import (
 )
 from orders.checkout.exceptions import PaymentMismatch, PointsExceedTotal, PointsNeedCustomer
 from orders.fulfilment.services import (
+    fulfilment_cancel,
     order_cancel,
     pickup_mark_ready,
     pickups_expire_overdue,
@@ -149,6 +150,29 @@ def test_app_pickup_earns_and_a_cancel_gives_everything_back(lea, dress, store):
     order_cancel(order=order)  # again: nothing more
     assert balance(lea) == 500
     assert len(ledger(lea)) == 5
+
+
+def test_cancelling_the_last_fulfilment_of_an_order_gives_everything_back(lea, dress, store):
+    cart = cart_of(lea, dress)
+    order = order_checkout(
+        cart=cart,
+        channel=Channel.APP,
+        fulfilment=PickupChoice(store=store),
+        payment=paid("74.90"),
+        loyalty_points=100,
+    )
+
+    fulfilment_cancel(fulfilment=order.fulfilments.get(), reason="out of her size")
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert balance(lea) == 500
+    assert [kind for kind, *_rest in ledger(lea)[1:]] == [
+        "spend",
+        "earn",
+        "reverse_earn",
+        "reverse_spend",
+    ]
 
 
 def test_till_sale_spends_and_earns_and_a_return_takes_back_the_refunded_share(
