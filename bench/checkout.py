@@ -2,16 +2,19 @@
 
 In one run, on a fresh database: --clients threads post click-and-collect checkouts
 (POST /api/v1/me/checkout/, each with its own customer, cart and Idempotency-Key) to gunicorn
-with --workers sync workers for --seconds; then the same clients post to POST /bench/insert-one/
-(same customer authentication, one INSERT; served by bench/checkout_settings.py, which adds it to
-the project's URLs). Prints checkouts per second, the ratio (target >= 0.25), and the query count
-of one `order_checkout` for carts of 1, 10 and 50 lines (target <= 40, the same for all three).
+with --workers sync workers, and the same clients post to POST /bench/insert-one/ (same customer
+authentication, one INSERT; served by bench/checkout_settings.py, which adds it to the project's
+URLs), --seconds each. The two loads alternate in --rounds slices (checkout, insert, checkout,
+...), so a machine shared with other work slows both alike: one 10 s window each swung the
+ratio from 0.11 to 0.30 between two runs of the same code. Prints checkouts per second, the
+ratio (target >= 0.25), and the query count of one `order_checkout` for carts of 1, 10 and 50
+lines (target <= 40, the same for all three).
 
 Confirmations are queued as in production, to Redis (--broker-url), on a queue of the run's
 own that nobody consumes and that is deleted at the end. (A file-system broker writes a file per
 message inside the request, which production never does.)
 
-.venv/bin/python bench/checkout.py [--workers 2] [--clients 8] [--seconds 10]
+.venv/bin/python bench/checkout.py [--workers 2] [--clients 8] [--seconds 10] [--rounds 5]
                                    [--database-url postgres://...] [--broker-url redis://...]
 """
 
@@ -194,10 +197,13 @@ def _post(connection: http.client.HTTPConnection, path: str, token: str, body: b
     return response.status
 
 
-def per_second(
-    *, port: int, path: str, body: Callable[[], bytes], tokens: list[list[str]], seconds: float
-) -> float:
-    """Post from one thread per token list for `seconds`; every answer must be a 201."""
+def posted(
+    *, port: int, path: str, body: Callable[[], bytes], tokens: list[Iterator[str]], seconds: float
+) -> int:
+    """Post from one thread per token iterator for `seconds`; every answer must be a 201.
+
+    Returns how many were posted. The iterators carry on where the last call stopped, so a cart
+    is checked out once across rounds."""
     counts = [0] * len(tokens)
     failures: list[str] = []
     stop_at: list[float] = []
@@ -231,7 +237,31 @@ def per_second(
         thread.join(timeout=seconds + 60)
     if failures:
         raise RuntimeError(f"load failed: {failures[0]}")
-    return sum(counts) / seconds
+    return sum(counts)
+
+
+def alternated(
+    *, port: int, tokens: list[list[str]], seconds: float, rounds: int
+) -> tuple[float, float]:
+    """Checkouts and insert-one posts per second, each loaded `seconds` in `rounds` slices."""
+    carts = [iter(batch) for batch in tokens]
+    checkouts = inserts = 0
+    for _round in range(rounds):
+        checkouts += posted(
+            port=port,
+            path="/api/v1/me/checkout/",
+            body=checkout_body,
+            tokens=carts,
+            seconds=seconds / rounds,
+        )
+        inserts += posted(
+            port=port,
+            path="/bench/insert-one/",
+            body=lambda: b"{}",
+            tokens=[iter(batch) for batch in tokens],
+            seconds=seconds / rounds,
+        )
+    return checkouts / seconds, inserts / seconds
 
 
 def main() -> None:
@@ -239,6 +269,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--clients", type=int, default=8, help="client threads")
     parser.add_argument("--seconds", type=float, default=10, help="load time per endpoint")
+    parser.add_argument("--rounds", type=int, default=5, help="slices the two loads alternate in")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--broker-url", default=DEFAULT_BROKER, help="a redis:// URL")
     args = parser.parse_args()
@@ -270,19 +301,8 @@ def run(args: argparse.Namespace) -> None:
     queries = checkout_queries(seeded["store"], seeded["variants"])
     connections.close_all()
     with gunicorn(args.database_url, args.workers) as port:
-        checkouts = per_second(
-            port=port,
-            path="/api/v1/me/checkout/",
-            body=checkout_body,
-            tokens=seeded["tokens"],
-            seconds=args.seconds,
-        )
-        inserts = per_second(
-            port=port,
-            path="/bench/insert-one/",
-            body=lambda: b"{}",
-            tokens=seeded["tokens"],
-            seconds=args.seconds,
+        checkouts, inserts = alternated(
+            port=port, tokens=seeded["tokens"], seconds=args.seconds, rounds=args.rounds
         )
     ratio = checkouts / inserts
     flat = len(set(queries.values())) == 1
@@ -301,6 +321,7 @@ def run(args: argparse.Namespace) -> None:
             "workers": args.workers,
             "clients": args.clients,
             "seconds": args.seconds,
+            "rounds": args.rounds,
         },
         {
             "checkout_vs_insert_one": target(ratio, ">= 0.25", ratio >= 0.25),
