@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns import services
 from campaigns.models import ChannelMode, ScheduleKind, Segment
+from campaigns.models.campaign import WinnerMetric
 from campaigns.segments import SegmentRuleError, validate_rules
 from customers.models import ContactChannel
 from inventory.models import Product
@@ -151,6 +152,22 @@ class CampaignForm(forms.Form):
         max_value=100,
         help_text=_("Variant B, when it has content, receives the rest."),
     )
+    winner_metric = forms.ChoiceField(
+        label=_("Automatic winner by"),
+        choices=[("", _("No automatic winner")), *WinnerMetric.choices],
+        required=False,
+    )
+    winner_after = forms.IntegerField(
+        label=_("Choose the winner after (hours)"), required=False, min_value=1
+    )
+    test_percent = forms.IntegerField(
+        label=_("Test share (%)"),
+        initial=100,
+        help_text=_(
+            "With an automatic winner: the share of the audience that tests the variants; "
+            "the rest receives the winner."
+        ),
+    )
     schedule_kind = forms.ChoiceField(
         label=_("When"),
         choices=[
@@ -267,6 +284,9 @@ class CampaignForm(forms.Form):
             suppress_buyers_days=data["suppress_buyers_days"],
             discount_percent=data.get("discount_percent"),
             holdout_percent=data["holdout_percent"],
+            winner_metric=data.get("winner_metric") or "",
+            winner_after=data.get("winner_after"),
+            test_percent=data["test_percent"],
             schedule=services.Schedule(
                 kind=data["schedule_kind"],
                 send_at=data.get("send_at") if data["schedule_kind"] == ScheduleKind.AT else None,

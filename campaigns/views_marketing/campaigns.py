@@ -80,6 +80,9 @@ def initial_from(campaign: Campaign) -> dict:
         "suppress_buyers_days": campaign.suppress_buyers_days,
         "discount_percent": campaign.discount_percent,
         "holdout_percent": campaign.holdout_percent,
+        "winner_metric": campaign.winner_metric,
+        "winner_after": campaign.winner_after,
+        "test_percent": campaign.test_percent,
     }
     for variant, letter in zip(campaign.variants.all(), VARIANTS, strict=False):
         if letter == "A":
@@ -168,9 +171,9 @@ class CampaignDetailView(MarketingScreenMixin, FormView):
 
     def dispatch(self, request, *args, **kwargs):
         self.campaign = get_object_or_404(
-            Campaign.objects.select_related("segment", "promoted_product").prefetch_related(
-                "variants__contents"
-            ),
+            Campaign.objects.select_related(
+                "segment", "promoted_product", "winner_variant"
+            ).prefetch_related("variants__contents"),
             pk=kwargs["pk"],
         )
         return super().dispatch(request, *args, **kwargs)
