@@ -200,5 +200,10 @@ def check_template(source: str) -> None:
 
 
 def render(source: str, context: dict) -> str:
-    """Render a checked template with a context of plain values only."""
-    return ENGINE.from_string(source).render(Context(context, autoescape=False))
+    """Render a checked template with a context of plain values only, as plain text.
+
+    Django's engine marks what it renders as safe HTML; this text is not (autoescape is off and
+    a customer's name may hold markup), so it comes back as a plain `str` that any page showing
+    it escapes, and the e-mail's HTML part escapes too (omni/messaging/html.py)."""
+    rendered = ENGINE.from_string(source).render(Context(context, autoescape=False))
+    return str.__str__(rendered)  # a plain copy, without the SafeString mark
