@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,7 @@ from inventory.models import (
     StockMovement,
     Variant,
 )
+from omni.db import insert_together
 
 # Fields a service reads from a locked stock row; the rest of the row is never needed.
 _LEVEL_FIELDS = ("pk", "variant_id", "location_id", "on_hand", "reserved")
@@ -177,6 +178,7 @@ def take_free(
     performed_by: AbstractBaseUser | None,
     hold: bool = False,
     keep: int = 0,
+    along: Sequence[Model] = (),
 ) -> list[StockMovement]:
     """Take units out of free stock at one location, every line or none: reserve them (`hold`)
     or send them out of on-hand. Call it inside the service's transaction, after any row of the
@@ -187,6 +189,9 @@ def take_free(
     taken are they read again, to tell an unknown variant from a short one. Either error rolls
     back the caller's transaction with the rows already written (foreign keys are checked at
     commit, so a ledger row naming an unknown variant never gets that far).
+
+    `along`: other new rows of the operation (its reservations), written in the same statement
+    as the ledger rows (one round trip).
 
     Raises:
         UnknownVariant: a variant does not exist or is no longer sold.
@@ -205,7 +210,7 @@ def take_free(
         )
         for variant_id, quantity in wanted.items()
     ]
-    StockMovement.objects.bulk_create(movements)
+    insert_together(list(along), movements)
     with connection.cursor() as cursor:
         cursor.execute(
             _HOLD_SQL if hold else _TAKE_OUT_SQL,

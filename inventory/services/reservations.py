@@ -38,11 +38,17 @@ def stock_reserve(
     expires_at: datetime | None = None,
     performed_by: AbstractBaseUser | None = None,
     for_pickup: bool = False,
+    savepoint: bool = True,
 ) -> list[Reservation]:
     """Hold stock at one location for every line, all or nothing.
 
     For a pickup the location must offer click-and-collect, and its pickup safety stock stays
     on the shelf for walk-in customers.
+
+    Args:
+        savepoint: False when the caller's transaction is rolled back as a whole on any error
+            (a checkout re-raises): no SAVEPOINT/RELEASE round trips; a caught error then leaves
+            that transaction unusable, so keep the default anywhere else.
 
     Raises:
         InvalidQuantity: a quantity is not a whole number above zero.
@@ -65,9 +71,9 @@ def stock_reserve(
         )
         for variant_id, quantity in wanted.items()
     ]
-    with transaction.atomic():
-        # Written before the stock rows are locked, as they need no lock; a short line undoes them.
-        Reservation.objects.bulk_create(reservations)
+    with transaction.atomic(savepoint=savepoint):
+        # Written before the stock rows are locked (with the ledger rows, in one statement), as
+        # they need no lock; a short line undoes them.
         take_free(
             location_id=location.pk,
             wanted=wanted,
@@ -76,6 +82,7 @@ def stock_reserve(
             performed_by=performed_by,
             hold=True,
             keep=keep,
+            along=reservations,
         )
     return reservations
 

@@ -139,8 +139,14 @@ def stock_sell(
     lines: Sequence[StockLine],
     reference: str,
     performed_by: AbstractBaseUser | None = None,
+    savepoint: bool = True,
 ) -> list[StockMovement]:
     """Sell at the till from free stock (on hand minus reserved), all lines or none.
+
+    Args:
+        savepoint: False when the caller's transaction is rolled back as a whole on any error
+            (a checkout re-raises): no SAVEPOINT/RELEASE round trips; a caught error then leaves
+            that transaction unusable, so keep the default anywhere else.
 
     Raises:
         InvalidQuantity: a quantity is not a whole number above zero.
@@ -148,7 +154,7 @@ def stock_sell(
         InsufficientStock: free stock does not cover a line; nothing is written.
     """
     wanted = sum_by_variant(lines)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         return take_free(
             location_id=location.pk,
             wanted=wanted,

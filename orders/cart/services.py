@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -270,13 +270,20 @@ def cart_mark_converted(*, cart: Cart) -> Cart:
     Raises:
         CartNotEditable: the cart is not open (already ordered, merged or abandoned).
     """
-    with transaction.atomic():
-        locked = Cart.objects.select_for_update().get(pk=cart.pk)
-        if locked.status not in OPEN_STATUSES:
-            raise CartNotEditable(status=locked.status)
-        now = timezone.now()
-        Cart.objects.filter(pk=locked.pk).update(
-            status=CartStatus.CONVERTED, updated_at=now, last_activity_at=now
+    # One conditional UPDATE ... RETURNING: it locks the row like SELECT ... FOR UPDATE, and a
+    # concurrent checkout of the cart waits on it, then re-reads the status and matches nothing.
+    # A single statement needs no atomic block (no savepoint pair inside the checkout).
+    now = timezone.now()
+    fields = list(Cart._meta.concrete_fields)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Cart._meta.db_table} SET status = %s, updated_at = %s, "
+            f"last_activity_at = %s WHERE id = %s AND status = ANY(%s) RETURNING {columns}",
+            [CartStatus.CONVERTED.value, now, now, cart.pk, [s.value for s in OPEN_STATUSES]],
         )
-        locked.status, locked.updated_at, locked.last_activity_at = CartStatus.CONVERTED, now, now
-    return locked
+        row = cursor.fetchone()
+    if row is None:
+        status = Cart.objects.filter(pk=cart.pk).values_list("status", flat=True).first()
+        raise CartNotEditable(status=status)
+    return Cart.from_db(connection.alias, [field.attname for field in fields], row)

@@ -294,6 +294,8 @@ class CheckoutApi(_CustomerApi):
                 payment=PaymentInfo(**data["payment"]),
                 loyalty_points=data["loyalty_points"],
                 discount_code=data["discount_code"],
+                # Any error rolls back this whole transaction, key included: no savepoint.
+                savepoint=False,
             )
             # The order comes back with its lines, fulfilments and payment in hand: no re-read.
             # Kept as JSON text: jsonb would reorder the keys, and a replay must be identical.

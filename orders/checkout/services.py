@@ -38,7 +38,7 @@ from inventory.models import Location, LocationKind
 from inventory.selectors import Channel as StockChannel
 from inventory.selectors import available_expression, locations, pickup_ready_at, stock_levels
 from inventory.services import StockLine
-from omni.db import insert_unless_conflict
+from omni.db import insert_together
 from orders.cart.services import cart_mark_converted
 from orders.checkout.discounts import Discount, discount_lines, discount_redeem, discount_reserve
 from orders.checkout.exceptions import (
@@ -259,6 +259,7 @@ def _move_stock(plans: list[_Plan], references: list[str], lines: list[OrderLine
                     lines=plan.lines,
                     reference=reference,
                     performed_by=staff,
+                    savepoint=False,  # an error here fails the whole checkout (re-raised below)
                 )
             else:
                 stock.stock_reserve(
@@ -268,52 +269,60 @@ def _move_stock(plans: list[_Plan], references: list[str], lines: list[OrderLine
                     expires_at=None,  # the orders lifecycles release order reservations
                     performed_by=staff,
                     for_pickup=plan.kind == FulfilmentKind.CLICK_AND_COLLECT and not plan.source,
+                    savepoint=False,
                 )
     except InsufficientStock as error:
         raise _out_of_stock(lines, error.extra.get("variant_ids", [])) from error
 
 
-def _write_fulfilments(
-    order: Order, plans: list[_Plan], references: list[str], lines: list[OrderLine], staff
-) -> list[Fulfilment]:
-    fulfilments = Fulfilment.objects.bulk_create(
-        [
-            Fulfilment(
-                order=order,
-                kind=plan.kind,
-                status=plan.status,
-                reference=reference,
-                location=plan.location,
-                source_location=plan.source,
-                promised_ready_at=plan.promised_ready_at,
-                **plan.extra,
-            )
-            for plan, reference in zip(plans, references, strict=True)
-        ]
-    )
+def _write_order(
+    order: Order,
+    lines: list[OrderLine],
+    plans: list[_Plan],
+    references: list[str],
+    payment: PaymentInfo | None,
+    staff,
+) -> tuple[list[Fulfilment], list[Payment]]:
+    """Write the order with its lines, fulfilments (their lines and first status change) and
+    payment: two statements, whatever the number of lines and fulfilments."""
+    for line in lines:
+        line.order = order
+    fulfilments = [
+        Fulfilment(
+            order=order,
+            kind=plan.kind,
+            status=plan.status,
+            reference=reference,
+            location=plan.location,
+            source_location=plan.source,
+            promised_ready_at=plan.promised_ready_at,
+            **plan.extra,
+        )
+        for plan, reference in zip(plans, references, strict=True)
+    ]
+    payments = [] if payment is None else [_payment_row(order, payment, staff)]
+    # The payment's insert is ON CONFLICT DO NOTHING: no savepoint, and a concurrent twin of
+    # its reference waits for the other transaction like a plain INSERT.
+    written = insert_together([order], lines, fulfilments, payments, ignore_conflicts=(3,))
+    if payments and not written[3]:
+        message = _("This payment is already recorded on another order.")
+        raise InvalidPayment(message, fields={"payment": {"reference": [message]}})
     by_variant = {line.variant_id: line for line in lines}
-    fulfilment_lines = FulfilmentLine.objects.bulk_create(
-        [
-            FulfilmentLine(
-                fulfilment=fulfilment, order_line=by_variant[variant_id], quantity=quantity
-            )
-            for fulfilment, plan in zip(fulfilments, plans, strict=True)
-            for variant_id, quantity in plan.lines
-        ]
-    )
+    fulfilment_lines = [
+        FulfilmentLine(fulfilment=fulfilment, order_line=by_variant[variant_id], quantity=quantity)
+        for fulfilment, plan in zip(fulfilments, plans, strict=True)
+        for variant_id, quantity in plan.lines
+    ]
+    transitions = [
+        FulfilmentTransition(fulfilment=fulfilment, to_status=fulfilment.status, performed_by=staff)
+        for fulfilment in fulfilments
+    ]
+    insert_together(fulfilment_lines, transitions)
     for fulfilment in fulfilments:
         _prefetched(
             fulfilment, lines=[line for line in fulfilment_lines if line.fulfilment is fulfilment]
         )
-    FulfilmentTransition.objects.bulk_create(
-        [
-            FulfilmentTransition(
-                fulfilment=fulfilment, to_status=fulfilment.status, performed_by=staff
-            )
-            for fulfilment in fulfilments
-        ]
-    )
-    return fulfilments
+    return fulfilments, payments
 
 
 def order_checkout(
@@ -325,6 +334,7 @@ def order_checkout(
     performed_by: AbstractBaseUser | None = None,
     loyalty_points: int = 0,
     discount_code: str = "",
+    savepoint: bool = True,
 ) -> Order:
     """Turn the customer's cart into an order, reserving (or, at the till, selling) its stock.
 
@@ -333,6 +343,10 @@ def order_checkout(
     hers, see orders.checkout.discounts) is taken for this order and comes off its lines. The
     order is returned with its lines, fulfilments (and their lines), payments and returns
     prefetched, as written.
+
+    `savepoint=False` is for a caller whose own transaction is rolled back as a whole when the
+    checkout raises (the checkout API, with its idempotency key): it saves the SAVEPOINT/RELEASE
+    round trips; a caught error then leaves that transaction unusable.
 
     Raises:
         AddressRequired: a home delivery without a delivery address.
@@ -358,7 +372,7 @@ def order_checkout(
     staff = _actor(performed_by)
     now = timezone.now()
     cart_given = cart
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         cart = cart_mark_converted(cart=cart)
         cart_lines = list(
             CartLine.objects.filter(cart=cart)
@@ -382,7 +396,7 @@ def order_checkout(
         _move_stock(plans, references, lines, staff)
 
         sale = isinstance(fulfilment, StoreSaleChoice)
-        order = Order.objects.create(
+        order = Order(
             pk=order_id,
             number=number,
             customer_id=cart.customer_id,
@@ -400,11 +414,7 @@ def order_checkout(
             **_discount_fields(code, lines),
             **_ship_to(fulfilment),
         )
-        for line in lines:
-            line.order = order
-        OrderLine.objects.bulk_create(lines)
-        fulfilments = _write_fulfilments(order, plans, references, lines, staff)
-        payments = [] if payment is None else [_record_payment(order, payment, staff)]
+        fulfilments, payments = _write_order(order, lines, plans, references, payment, staff)
         if code is not None:
             discount_redeem(discount=code, order=order)
         _loyalty(order, _customer_of(cart, given=cart_given), loyalty_points, staff)
@@ -512,8 +522,8 @@ def _ship_to(fulfilment: FulfilmentChoice) -> dict[str, str]:
     return {f"ship_to_{name}": value for name, value in asdict(address).items()}
 
 
-def _record_payment(order: Order, payment: PaymentInfo, staff) -> Payment:
-    row = Payment(
+def _payment_row(order: Order, payment: PaymentInfo, staff) -> Payment:
+    return Payment(
         order=order,
         provider=payment.provider,
         reference=payment.reference,
@@ -522,7 +532,3 @@ def _record_payment(order: Order, payment: PaymentInfo, staff) -> Payment:
         currency=order.currency,
         recorded_by=staff,
     )
-    if insert_unless_conflict(row):  # one statement, no savepoint around it
-        return row
-    message = _("This payment is already recorded on another order.")
-    raise InvalidPayment(message, fields={"payment": {"reference": [message]}})
