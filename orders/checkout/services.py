@@ -72,7 +72,7 @@ from orders.models import (
     Payment,
     PaymentStatus,
 )
-from orders.notifications import notification_queue
+from orders.notifications.services import notification_new, notification_queued
 
 CENT = Decimal("0.01")
 NUMBER_PREFIX = "OM-"
@@ -283,8 +283,8 @@ def _write_order(
     payment: PaymentInfo | None,
     staff,
 ) -> tuple[list[Fulfilment], list[Payment]]:
-    """Write the order with its lines, fulfilments (their lines and first status change) and
-    payment: two statements, whatever the number of lines and fulfilments."""
+    """Write the order with its lines, fulfilments (their lines and first status change),
+    payment and confirmation: two statements, whatever the number of lines and fulfilments."""
     for line in lines:
         line.order = order
     fulfilments = [
@@ -317,7 +317,11 @@ def _write_order(
         FulfilmentTransition(fulfilment=fulfilment, to_status=fulfilment.status, performed_by=staff)
         for fulfilment in fulfilments
     ]
-    insert_together(fulfilment_lines, transitions)
+    confirmation = notification_new(order=order, kind=NotificationKind.ORDER_CONFIRMED)
+    notifications = [] if confirmation is None else [confirmation]
+    written = insert_together(fulfilment_lines, transitions, notifications, ignore_conflicts=(2,))
+    if confirmation is not None:  # sent after commit, once (its key is unique)
+        notification_queued(confirmation, written=bool(written[2]))
     for fulfilment in fulfilments:
         _prefetched(
             fulfilment, lines=[line for line in fulfilment_lines if line.fulfilment is fulfilment]
@@ -418,7 +422,6 @@ def order_checkout(
         if code is not None:
             discount_redeem(discount=code, order=order)
         _loyalty(order, _customer_of(cart, given=cart_given), loyalty_points, staff)
-        notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMED)
     # Everything the tracking view shows is in hand: a caller serializes the order without
     # reading it back (the checkout API's answer cost as much as the checkout's own writes).
     _prefetched(order, lines=lines, fulfilments=fulfilments, payments=payments, returns=[])

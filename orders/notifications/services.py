@@ -72,22 +72,47 @@ def notification_queue(
     Queueing the same notification again returns the existing row and sends nothing new.
     Returns None for an order without a customer (an anonymous till sale): nobody to tell.
     """
+    notification = notification_new(
+        order=order, kind=kind, fulfilment=fulfilment, return_request=return_request
+    )
+    if notification is None:
+        return None
+    # One INSERT ... ON CONFLICT DO NOTHING, not get_or_create: no savepoint pair around it in
+    # the caller's transaction, and a concurrent twin still waits for the first to commit.
+    return notification_queued(notification, written=insert_unless_conflict(notification))
+
+
+def notification_new(
+    *,
+    order: Order,
+    kind: NotificationKind,
+    fulfilment: Fulfilment | None = None,
+    return_request: Return | None = None,
+) -> Notification | None:
+    """The unsaved row of a notification, None for an order without a customer.
+
+    For a caller that writes it in one statement with the rows it reports (omni.db
+    `insert_together`, ON CONFLICT DO NOTHING), then hands it to `notification_queued`.
+    """
     if order.customer_id is None:
         return None
     key = notification_key(
         order=order, kind=kind, fulfilment=fulfilment, return_request=return_request
     )
-    notification = Notification(
+    return Notification(
         order=order,
         kind=kind,
         fulfilment=fulfilment,
         return_request=return_request,
         idempotency_key=key,
     )
-    # One INSERT ... ON CONFLICT DO NOTHING, not get_or_create: no savepoint pair around it in
-    # the caller's transaction, and a concurrent twin still waits for the first to commit.
-    if not insert_unless_conflict(notification):
-        return Notification.objects.get(idempotency_key=key)
+
+
+def notification_queued(notification: Notification, *, written: bool) -> Notification:
+    """After the row's INSERT ... ON CONFLICT DO NOTHING: send a new row after commit; when its
+    key was already there (`written` False), return that row and send nothing."""
+    if not written:
+        return Notification.objects.get(idempotency_key=notification.idempotency_key)
     from orders.notifications.tasks import send_notification  # tasks import this module
 
     send_notification.delay_on_commit(notification.pk)
