@@ -45,16 +45,26 @@ def _channels(customer, campaign, usable: list[str]) -> list[str]:
 
 def _blocked(customer, campaign, *, run: str, now: dt.datetime) -> bool:
     """Frequency cap, recent buyer of the promoted product, or already reached by this run."""
-    from campaigns.models import CAPPED_STATUSES, Message
+    from django.db.models import Q
+    from django.db.models.functions import Coalesce
+
+    from campaigns.models import CAPPED_STATUSES, Message, MessageStatus
     from campaigns.rules import frequency_cap
     from orders.models import OrderLine, OrderStatus
 
     cap = frequency_cap()
-    recent = Message.objects.filter(
-        customer=customer,
-        status__in=CAPPED_STATUSES,
-        created_at__gt=now - dt.timedelta(days=cap.days),
-    ).count()
+    # As campaigns.rules.under_cap counts: sent in the window (by when it was sent), or on its
+    # way whatever its age.
+    on_its_way = [status for status in CAPPED_STATUSES if status != MessageStatus.SENT]
+    recent = (
+        Message.objects.filter(customer=customer)
+        .annotate(sent_or_created=Coalesce("sent_at", "created_at"))
+        .filter(
+            Q(status__in=on_its_way)
+            | Q(status=MessageStatus.SENT, sent_or_created__gt=now - dt.timedelta(days=cap.days))
+        )
+        .count()
+    )
     if recent >= cap.messages:
         return True
     if campaign.promoted_product_id is not None:

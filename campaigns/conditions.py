@@ -13,6 +13,7 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    F,
     IntegerField,
     Max,
     OuterRef,
@@ -36,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.segments import (
     Condition,
     ConditionType,
+    among_groups,
     choice,
     choice_operators,
     compare,
@@ -260,6 +262,35 @@ def _order_total(since: dt.datetime | None):
     return Coalesce(Subquery(spent, output_field=money), Value(Decimal(0)), output_field=money)
 
 
+def _holds(op: str, value, amount) -> bool:
+    """Whether `amount` compares with `value` as `op` says (in Python: for the zero case)."""
+    if op == "between":
+        return value[0] <= amount <= value[1]
+    return {
+        "eq": amount == value,
+        "gte": amount >= value,
+        "lte": amount <= value,
+        "gt": amount > value,
+        "lt": amount < value,
+    }[op]
+
+
+def _per_customer(condition: Condition, aggregate, zero) -> Q:
+    """Customers whose aggregate over their counted orders (in the window) compares as the rule
+    says, set-based: one GROUP BY over the orders, joined (see `among_groups`), instead of one
+    correlated subquery per customer. A customer without orders has `zero`; when `zero` matches,
+    the rule is "not among those whose aggregate does not match"."""
+    since = condition.since()
+    orders = Order.objects.filter(COUNTED_ORDER, customer__isnull=False)
+    if since is not None:
+        orders = orders.filter(placed_at__gte=since)
+    grouped = orders.order_by().values("customer").annotate(amount=aggregate)
+    matches = _compare_expression(F("amount"), condition.op, condition.value)
+    if _holds(condition.op, condition.value, zero):
+        return ~among_groups(grouped.exclude(matches))
+    return among_groups(grouped.filter(matches))
+
+
 def _last_order(condition: Condition) -> Q:
     if condition.op == "before":
         return exists(_orders()) & ~exists(_orders(_start_of(condition.value)))
@@ -302,7 +333,7 @@ register(
         "orders_count",
         _("Number of orders"),
         numeric_operators(integer),
-        lambda c: _compare_expression(_order_count(c.since()), c.op, c.value),
+        lambda c: _per_customer(c, Count("pk"), 0),
         DAYS,
     )
 )
@@ -311,7 +342,7 @@ register(
         "total_spent",
         _("Total spent"),
         numeric_operators(decimal),
-        lambda c: _compare_expression(_order_total(c.since()), c.op, c.value),
+        lambda c: _per_customer(c, Sum("total"), Decimal(0)),
         DAYS,
     )
 )

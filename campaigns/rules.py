@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,14 +24,14 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import GreaterThan, LessThan
+from django.db.models.lookups import GreaterThan
 
 from campaigns.models import CAPPED_STATUSES, Campaign, ChannelMode, Message, MessageStatus
+from campaigns.segments import among_groups
 from customers.models import ContactChannel, Customer
 from customers.selectors import marketing_reachable
 from orders.models import OrderLine, OrderStatus
@@ -61,24 +62,22 @@ def under_cap(*, now: dt.datetime) -> Q:
     """
     cap = frequency_cap()
     on_its_way = [status for status in CAPPED_STATUSES if status != MessageStatus.SENT]
-    recent = (
-        Message.objects.filter(customer=OuterRef("pk"))
-        .filter(
-            Q(status__in=on_its_way)
-            # A sent row without sent_at (imported history) counts from its creation.
-            | Q(
-                GreaterThan(
-                    Coalesce("sent_at", "created_at"), Value(now - dt.timedelta(days=cap.days))
-                ),
-                status=MessageStatus.SENT,
-            )
+    counted = Message.objects.filter(
+        Q(status__in=on_its_way)
+        # A sent row without sent_at (imported history) counts from its creation.
+        | Q(
+            GreaterThan(
+                Coalesce("sent_at", "created_at"), Value(now - dt.timedelta(days=cap.days))
+            ),
+            status=MessageStatus.SENT,
         )
-        .order_by()
-        .values("customer")
-        .annotate(n=Count("pk"))
-        .values("n")
     )
-    return Q(LessThan(Coalesce(Subquery(recent), Value(0)), cap.messages))
+    # Set-based: one GROUP BY over the counted messages, anti-joined (not one count per
+    # customer); a customer without any counted message is under the cap.
+    at_cap = (
+        counted.order_by().values("customer").annotate(n=Count("pk")).filter(n__gte=cap.messages)
+    )
+    return ~among_groups(at_cap)
 
 
 # --- suppression ------------------------------------------------------------------------------
@@ -119,7 +118,7 @@ def already_reached(*, campaign: Campaign, run: str, channel: str | None) -> Q:
 # --- channel choice ---------------------------------------------------------------------------
 
 
-def _reachable(channel: str) -> Q:
+def reachable_on(channel: str) -> Q:
     """Consent granted and an address on `channel`: Q form of customers.selectors' rule."""
     from customers.models import ConsentState
 
@@ -133,10 +132,15 @@ def _reachable(channel: str) -> Q:
     return granted
 
 
-def chosen_channel(*, campaign: Campaign, channel: str) -> Q:
+def chosen_channel(
+    *, campaign: Campaign, channel: str, reachable: Callable[[str], Q] = reachable_on
+) -> Q:
     """In "preferred" mode, customers for whom `channel` is the one to use: her preferred
     channel when the campaign offers it and she consented, else the first consented channel in
-    the campaign's order. In "all" mode, everyone (consent is checked by `eligible`)."""
+    the campaign's order. In "all" mode, everyone (consent is checked by `eligible`).
+
+    `reachable(channel)` says who consented and has an address on a channel: `reachable_on`,
+    or columns where it was computed beforehand (campaigns.models.AudienceMember)."""
     channels = campaign.channel_list
     if campaign.channel_mode == ChannelMode.ALL:
         return Q()
@@ -144,10 +148,10 @@ def chosen_channel(*, campaign: Campaign, channel: str) -> Q:
     prefers_other_usable = Q(pk__in=[])
     for other in channels:
         if other != channel:
-            prefers_other_usable |= Q(preferred_channel=other) & _reachable(other)
+            prefers_other_usable |= Q(preferred_channel=other) & reachable(other)
     earlier_usable = Q(pk__in=[])
     for earlier in channels[: channels.index(channel)]:
-        earlier_usable |= _reachable(earlier)
+        earlier_usable |= reachable(earlier)
     return prefers_this | (~prefers_other_usable & ~earlier_usable)
 
 
@@ -155,15 +159,42 @@ def eligible(
     queryset: QuerySet[Customer], *, campaign: Campaign, channel: str, run: str, now: dt.datetime
 ) -> QuerySet[Customer]:
     """Narrow `queryset` (the segment) to who may get this campaign's message on `channel`."""
+    return shared_rules(queryset, campaign=campaign, now=now).filter(
+        channel_rules(campaign=campaign, channel=channel, run=run, now=now)
+    )
+
+
+def shared_rules(
+    queryset: QuerySet[Customer], *, campaign: Campaign, now: dt.datetime
+) -> QuerySet[Customer]:
+    """The rules of `eligible` that are the same on every channel and that no message of the
+    launch changes: a live profile, not an erased identity, not a recent buyer of the promoted
+    product."""
+    return (
+        queryset.live()
+        .filter(suppressed=False)
+        .exclude(recent_buyers_of_promoted(campaign=campaign, now=now))
+    )
+
+
+def channel_rules(
+    *,
+    campaign: Campaign,
+    channel: str,
+    run: str,
+    now: dt.datetime,
+    reachable: Callable[[str], Q] = reachable_on,
+) -> Q:
+    """The rest of `eligible`: consent and an address on `channel` (with `shared_rules`:
+    customers.selectors.marketing_reachable), the channel to use, the frequency cap and no
+    message of this run yet (on `channel`, or on any in "preferred" mode). The cap and "already
+    reached" read the messages the previous channel's INSERT just wrote."""
     per_customer = campaign.channel_mode == ChannelMode.PREFERRED
     return (
-        marketing_reachable(queryset, channel=channel)
-        .filter(chosen_channel(campaign=campaign, channel=channel))
-        .filter(under_cap(now=now))
-        .exclude(recent_buyers_of_promoted(campaign=campaign, now=now))
-        .exclude(
-            already_reached(campaign=campaign, run=run, channel=None if per_customer else channel)
-        )
+        reachable(channel)
+        & chosen_channel(campaign=campaign, channel=channel, reachable=reachable)
+        & under_cap(now=now)
+        & ~already_reached(campaign=campaign, run=run, channel=None if per_customer else channel)
     )
 
 

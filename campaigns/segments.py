@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, Expression, F, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 Value = Any
@@ -264,6 +264,47 @@ def exists(queryset) -> Q:
 
 def outer_customer() -> OuterRef:
     return OuterRef("pk")
+
+
+class AmongGroups(Expression):
+    """True when the outer customer's id is one of the `customer` values a grouped queryset yields
+    (`... .values("customer").annotate(n=Count("pk")).filter(n__gte=3)`).
+
+    A count or a sum per customer compared with a value, as a correlated Subquery, runs once per
+    customer. Rendered as `EXISTS (SELECT 1 FROM (<grouped>) g WHERE g.customer = <outer id>)`
+    instead, PostgreSQL aggregates the inner rows once (one GROUP BY) and hash-joins the result:
+    a semi join, or an anti join under NOT, whose cost does not grow with the customers scanned.
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, grouped, column: str = "customer") -> None:
+        super().__init__(output_field=BooleanField())
+        self.grouped = grouped if isinstance(grouped, Subquery) else Subquery(grouped)
+        self.outer = F("pk")
+        self.column = column
+
+    def get_source_expressions(self):
+        return [self.grouped, self.outer]
+
+    def set_source_expressions(self, expressions):
+        self.grouped, self.outer = expressions
+
+    def as_sql(self, compiler, connection):
+        grouped_sql, grouped_params = compiler.compile(self.grouped)
+        outer_sql, outer_params = compiler.compile(self.outer)
+        column = connection.ops.quote_name(self.column)
+        sql = (
+            f"EXISTS (SELECT 1 FROM {grouped_sql} AS among_groups "
+            f"WHERE among_groups.{column} = {outer_sql})"
+        )
+        return sql, (*grouped_params, *outer_params)
+
+
+def among_groups(grouped, column: str = "customer") -> Q:
+    """Q(AmongGroups(...)): composes with &, | and ~ like any other rule."""
+    return Q(AmongGroups(grouped, column))
 
 
 def numeric_operators(parse: Callable[[Value], Value]) -> dict[str, Callable[[Value], Value]]:

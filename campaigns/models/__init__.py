@@ -1,5 +1,6 @@
 """Models of the campaigns app: segments, campaigns with their variants, messages and codes."""
 
+from campaigns.models.audience import AudienceMember
 from campaigns.models.automation import (
     Automation,
     AutomationStep,
@@ -41,6 +42,7 @@ __all__ = [
     "TOUCH_KINDS",
     "Attribution",
     "AttributionWatermark",
+    "AudienceMember",
     "Automation",
     "AutomationStep",
     "Campaign",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models.campaign import Campaign, CampaignVariant
@@ -82,6 +83,14 @@ class Message(models.Model):
                 fields=["campaign", "not_before"],
                 condition=Q(status__in=["pending", "sending"]),
                 name="message_to_send",
+            ),
+            # The frequency cap, set-based (campaigns.rules.under_cap): the messages sent in its
+            # window, found without reading the whole history (those on their way: above).
+            models.Index(
+                Coalesce("sent_at", "created_at"),
+                "customer",
+                condition=Q(status="sent"),
+                name="message_sent_capped",
             ),
         ]
 

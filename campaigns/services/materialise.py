@@ -1,5 +1,6 @@
-"""Materialisation: a campaign's audience becomes Message rows, in the database, in one
-INSERT ... SELECT per channel, so no customer is ever loaded into Python memory."""
+"""Materialisation: a campaign's audience becomes Message rows, in the database, so no customer
+is ever loaded into Python memory: the segment and the rules are evaluated once, set-based, into
+a temporary table of the audience, then one INSERT ... SELECT per channel reads it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import datetime as dt
 
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -21,8 +24,9 @@ from django.db.models import (
 from django.db.models.functions import Cast, Concat, Mod
 
 from campaigns import rules
-from campaigns.models import Campaign, CampaignVariant, Message, MessageStatus
+from campaigns.models import AudienceMember, Campaign, CampaignVariant, Message, MessageStatus
 from campaigns.selectors import segment_members
+from customers.models import ContactChannel
 
 # Independent multiplicative hashes of the customer id: holdout, variant and A/B test buckets
 # 0-99. The test hash (7 modulo 100) spreads the test share evenly over the variant buckets.
@@ -44,7 +48,7 @@ def _variant_case(campaign: Campaign) -> Case:
 
 def _insert(queryset: QuerySet, columns: dict) -> int:
     """INSERT INTO message (columns) SELECT ... ON CONFLICT (idempotency_key) DO NOTHING."""
-    # Prefixed aliases: Customer has columns of the same names (created_at...).
+    # Prefixed aliases: the source may have columns of the same names (created_at...).
     aliased = {f"{PREFIX}{name}": expression for name, expression in columns.items()}
     selected = queryset.order_by().annotate(**aliased).values(*aliased)
     compiler = selected.query.get_compiler(connection=connection)
@@ -54,22 +58,60 @@ def _insert(queryset: QuerySet, columns: dict) -> int:
     column_list = ", ".join(connection.ops.quote_name(name) for name in names)
     table = connection.ops.quote_name(Message._meta.db_table)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # For the rest of the launch's transaction (bench/campaign.py, 200,000 customers):
-            # - one correlated subquery per rule lifts the plan's cost above jit_above_cost, and
-            #   compiling it took longer than running it (8x slower with JIT);
-            # - the statistics know none of this run's messages (this transaction writes them),
-            #   so "already reached" became a nested loop over every message the previous
-            #   channel had just inserted: quadratic (68 s instead of 8 s; a replay 107 s
-            #   instead of 4.5 s). The statement covers the whole audience: hash joins, linear.
-            cursor.execute(
-                "SELECT set_config('jit', 'off', true), set_config('enable_nestloop', 'off', true)"
-            )
         cursor.execute(
             f"INSERT INTO {table} ({column_list}) {sql} ON CONFLICT (idempotency_key) DO NOTHING",
             params,
         )
         return cursor.rowcount
+
+
+def _reach(channel: str) -> Q:
+    """`rules.reachable_on`, read from the audience table's column."""
+    return Q(**{f"reach_{channel}": True})
+
+
+def _audience(campaign: Campaign, now: dt.datetime) -> QuerySet[AudienceMember]:
+    """The segment and the rules that are the same on every channel, evaluated once into the
+    temporary table of AudienceMember (dropped at commit), with what the channel rules read of
+    each member (consent and address per channel computed once, not once per reference): the
+    channel INSERTs then read this narrow table instead of evaluating the segment against all
+    customers again (and again for the holdout). ANALYZEd: their plans know its size."""
+    members = rules.shared_rules(
+        segment_members(segment=campaign.segment, now=now), campaign=campaign, now=now
+    )
+    reach = {
+        f"reach_{channel}": ExpressionWrapper(
+            rules.reachable_on(channel) if channel in campaign.channel_list else Value(False),
+            output_field=BooleanField(),
+        )
+        for channel in ContactChannel.values
+    }
+    selected = (
+        members.order_by().annotate(**reach).values("pk", "country", "preferred_channel", *reach)
+    )
+    compiler = selected.query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    columns = ["id" if alias == "pk" else alias for _expression, _sql, alias in compiler.select]
+    table = connection.ops.quote_name(AudienceMember._meta.db_table)
+    with connection.cursor() as cursor:
+        # For the rest of the launch's transaction (bench/campaign.py, 200,000 customers):
+        # - each statement covers the whole audience (hash joins over a few hundred thousand
+        #   rows): its cost is above jit_above_cost, and compiling it took longer than running
+        #   it (8x slower with JIT);
+        # - the statistics know none of this run's messages (this transaction writes them), so
+        #   "already reached" became a nested loop over every message the previous channel had
+        #   just inserted: quadratic (68 s instead of 8 s; a replay 107 s instead of 4.5 s).
+        # One round trip (several statements are allowed without parameters), then the insert.
+        cursor.execute(
+            "SELECT set_config('jit', 'off', true), set_config('enable_nestloop', 'off', true);"
+            f"DROP TABLE IF EXISTS {table};"
+            f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY, country text NOT NULL, "
+            "preferred_channel text NOT NULL, reach_email boolean NOT NULL, "
+            "reach_sms boolean NOT NULL, reach_push boolean NOT NULL) ON COMMIT DROP"
+        )
+        cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) {sql}", params)
+        cursor.execute(f"ANALYZE {table}")
+    return AudienceMember.objects.all()
 
 
 def _key(campaign: Campaign, run: str, variant, channel: str) -> Concat:
@@ -126,13 +168,17 @@ def materialise(
     rest of the audience gets `winner`, except anyone who already has another variant's
     message in this run (nobody receives two variants).
     """
-    members = segment_members(segment=campaign.segment, now=now).alias(
+    members = _audience(campaign, now).alias(
         holdout_bucket=_bucket(HOLDOUT_HASH, campaign),
         variant_bucket=_bucket(VARIANT_HASH, campaign),
         test_bucket=_bucket(TEST_HASH, campaign),
     )
     per_channel = {
-        channel: rules.eligible(members, campaign=campaign, channel=channel, run=run, now=now)
+        channel: members.filter(
+            rules.channel_rules(
+                campaign=campaign, channel=channel, run=run, now=now, reachable=_reach
+            )
+        )
         for channel in campaign.channel_list
     }
     held_out = _holdout(campaign, members, per_channel, run, now) if campaign.holdout_percent else 0

@@ -109,6 +109,38 @@ def test_orders_count_and_total_spent_with_a_window():
     }
 
 
+@pytest.mark.parametrize(
+    ("op", "value", "expected"),
+    [
+        ("lt", 2, {"once", "never"}),
+        ("lte", 1, {"once", "never"}),
+        ("eq", 0, {"never"}),
+        ("between", [0, 1], {"once", "never"}),
+        ("between", [1, 2], {"once"}),
+        ("gt", 0, {"loyal", "once"}),
+        ("gte", 3, {"loyal"}),
+    ],
+)
+def test_order_counts_are_set_based_and_count_customers_without_orders_as_zero(op, value, expected):
+    """Compiled as one GROUP BY joined to the customers (not a subquery per customer): a rule a
+    customer without orders satisfies still selects her, also under "not" and inside "any", and
+    an order without a customer (a guest's) changes nothing."""
+    people = {"loyal": CustomerFactory(), "once": CustomerFactory(), "never": CustomerFactory()}
+    for days_ago in (1, 2, 3):
+        order_placed(days_ago=days_ago, customer=people["loyal"], total=Decimal("10.00"))
+    order_placed(days_ago=4, customer=people["once"], total=Decimal("10.00"))
+    order_placed(days_ago=4, customer=people["never"], total=Decimal("10.00"), status="cancelled")
+    order_placed(days_ago=4, customer=None, total=Decimal("10.00"))
+    everyone = {customer.pk for customer in people.values()}
+    rule = {"field": "orders_count", "op": op, "value": value}
+
+    assert ids(rule) == {people[name].pk for name in expected}
+    assert ids({"not": rule}) == everyone - ids(rule)
+    assert ids({"any": [rule, {"field": "postal_code", "op": "eq", "value": "none"}]}) == ids(rule)
+    tens = [bound * 10 for bound in value] if op == "between" else value * 10
+    assert ids({"field": "total_spent", "op": op, "value": tens}) == ids(rule)
+
+
 def test_last_order_dates():
     today = timezone.localdate()
     recent = CustomerFactory()
