@@ -280,6 +280,8 @@ def _per_customer(condition: Condition, aggregate, zero) -> Q:
     says, set-based: one GROUP BY over the orders, joined (see `among_groups`), instead of one
     correlated subquery per customer. A customer without orders has `zero`; when `zero` matches,
     the rule is "not among those whose aggregate does not match"."""
+    if (condition.op, condition.value) in (("gte", 1), ("gt", 0)):  # "at least one": a semi join
+        return exists(_orders(condition.since()))
     since = condition.since()
     orders = Order.objects.filter(COUNTED_ORDER, customer__isnull=False)
     if since is not None:

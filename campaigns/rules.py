@@ -34,6 +34,7 @@ from campaigns.models import CAPPED_STATUSES, Campaign, ChannelMode, Message, Me
 from campaigns.segments import among_groups
 from customers.models import ContactChannel, Customer
 from customers.selectors import marketing_reachable
+from inventory.models import Variant
 from orders.models import OrderLine, OrderStatus
 
 DEFAULT_TIME_ZONE = "Europe/Paris"
@@ -87,9 +88,14 @@ def recent_buyers_of_promoted(*, campaign: Campaign, now: dt.datetime) -> Q:
     """Customers who bought the promoted product in the campaign's window (any channel)."""
     if campaign.promoted_product_id is None:
         return Q(pk__in=[])
+    # The product's variants first (a few ids): the order lines are then found through their
+    # variant index rather than by reading every line to join it to its variant.
+    variants = list(
+        Variant.objects.filter(product_id=campaign.promoted_product_id).values_list("pk", flat=True)
+    )
     lines = OrderLine.objects.filter(
         order__customer=OuterRef("pk"),
-        variant__product_id=campaign.promoted_product_id,
+        variant_id__in=variants,
         order__placed_at__gte=now - dt.timedelta(days=campaign.suppress_buyers_days),
     ).exclude(order__status=OrderStatus.CANCELLED)
     return Q(Exists(lines))
