@@ -273,17 +273,77 @@ def cart_mark_converted(*, cart: Cart) -> Cart:
     # One conditional UPDATE ... RETURNING: it locks the row like SELECT ... FOR UPDATE, and a
     # concurrent checkout of the cart waits on it, then re-reads the status and matches nothing.
     # A single statement needs no atomic block (no savepoint pair inside the checkout).
-    now = timezone.now()
+    closed = _close_for_checkout("id = %s", [cart.pk])
+    if closed is None:
+        raise CartNotEditable(status=_status_of(cart.pk))
+    return closed
+
+
+def cart_convert_open_of(*, customer: Customer) -> Cart | None:
+    """Close her open cart (she has at most one) for checkout, as `cart_mark_converted` does,
+    in one statement; None when she has no open cart.
+
+    Raises:
+        CartNotEditable: her open cart was closed by a concurrent checkout while this waited.
+    """
+    open_ = [status.value for status in OPEN_STATUSES]
+    # `chosen` reads her open cart in the statement's snapshot; the UPDATE waits for a
+    # concurrent checkout of it and re-checks the status: chosen but not updated means that
+    # checkout won, as when the cart is read first and locked after.
+    closed, chosen = _close_for_checkout(
+        "id IN (SELECT id FROM chosen)",
+        [],
+        chosen=(
+            "SELECT id FROM {table} WHERE customer_id = %s AND status = ANY(%s)",
+            [customer.pk, open_],
+        ),
+    )
+    if closed is None and chosen is not None:
+        raise CartNotEditable(status=_status_of(chosen))
+    return closed
+
+
+def _status_of(cart_id: int) -> str | None:
+    return Cart.objects.filter(pk=cart_id).values_list("status", flat=True).first()
+
+
+def _close_for_checkout(where: str, params: list, *, chosen: tuple[str, list] | None = None):
+    """UPDATE the matching open cart to CONVERTED, RETURNING it as a Cart (or None). With
+    `chosen` (a CTE named chosen), also the id that CTE read: (cart or None, id or None)."""
+    table = Cart._meta.db_table
     fields = list(Cart._meta.concrete_fields)
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Cart._meta.db_table} SET status = %s, updated_at = %s, "
-            f"last_activity_at = %s WHERE id = %s AND status = ANY(%s) RETURNING {columns}",
-            [CartStatus.CONVERTED.value, now, now, cart.pk, [s.value for s in OPEN_STATUSES]],
+    now = timezone.now()
+    update = (
+        f"UPDATE {table} SET status = %s, updated_at = %s, last_activity_at = %s "
+        f"WHERE {where} AND status = ANY(%s) RETURNING {columns}"
+    )
+    update_params = [
+        CartStatus.CONVERTED.value,
+        now,
+        now,
+        *params,
+        [status.value for status in OPEN_STATUSES],
+    ]
+    if chosen is None:
+        statement, statement_params = update, update_params
+    else:
+        statement = (
+            f"WITH chosen AS ({chosen[0].format(table=table)}), updated AS ({update}) "
+            f"SELECT (SELECT id FROM chosen LIMIT 1), updated.* "
+            f"FROM (SELECT 1) AS one LEFT JOIN updated ON TRUE"
         )
+        statement_params = [*chosen[1], *update_params]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, statement_params)
         row = cursor.fetchone()
-    if row is None:
-        status = Cart.objects.filter(pk=cart.pk).values_list("status", flat=True).first()
-        raise CartNotEditable(status=status)
-    return Cart.from_db(connection.alias, [field.attname for field in fields], row)
+    if chosen is not None:
+        chosen_id, row = row[0], row[1:]
+        if row[0] is None:
+            row = None
+    cart = (
+        None
+        if row is None
+        else Cart.from_db(connection.alias, [field.attname for field in fields], row)
+    )
+    return cart if chosen is None else (cart, chosen_id)

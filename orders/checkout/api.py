@@ -31,7 +31,6 @@ from omni.api import Pagination
 from orders.cart.api import CHANNEL_PARAMETER, request_channel
 from orders.cart.selectors import open_cart_of
 from orders.checkout.exceptions import (
-    EmptyCart,
     IdempotencyKeyRequired,
 )
 from orders.checkout.idempotency import checkout_request_claim, checkout_request_complete
@@ -278,17 +277,13 @@ class CheckoutApi(_CustomerApi):
             )
             if record.response_status is not None:
                 return Response(json.loads(record.response_body), status=record.response_status)
-            cart = open_cart_of(customer=customer)
-            if cart is None:
-                raise EmptyCart()
-            cart.customer = customer  # already loaded: checkout's loyalty calls need her
             choice = (
                 PickupChoice(store=data["fulfilment"]["store"])
                 if data["fulfilment"]["type"] == "pickup"
                 else DeliveryChoice(address=ShippingAddress(**data["fulfilment"]["address"]))
             )
             order = order_checkout(
-                cart=cart,
+                customer=customer,  # her open cart, found and closed in one statement
                 channel=channel,
                 fulfilment=choice,
                 payment=PaymentInfo(**data["payment"]),

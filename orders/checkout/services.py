@@ -39,7 +39,7 @@ from inventory.selectors import Channel as StockChannel
 from inventory.selectors import available_expression, locations, pickup_ready_at, stock_levels
 from inventory.services import StockLine
 from omni.db import insert_together
-from orders.cart.services import cart_mark_converted
+from orders.cart.services import cart_convert_open_of, cart_mark_converted
 from orders.checkout.discounts import Discount, discount_lines, discount_redeem, discount_reserve
 from orders.checkout.exceptions import (
     AddressRequired,
@@ -331,7 +331,8 @@ def _write_order(
 
 def order_checkout(
     *,
-    cart: Cart,
+    cart: Cart | None = None,
+    customer: Customer | None = None,
     channel: str,
     fulfilment: FulfilmentChoice,
     payment: PaymentInfo | None,
@@ -341,6 +342,8 @@ def order_checkout(
     savepoint: bool = True,
 ) -> Order:
     """Turn the customer's cart into an order, reserving (or, at the till, selling) its stock.
+
+    Give the `cart`, or the `customer` whose open cart it is (found and closed in one statement).
 
     `loyalty_points` of the customer pay part of it: their value is the order's discount, and
     the payment covers the rest. She earns points on what she paid. A `discount_code` (one of
@@ -355,7 +358,7 @@ def order_checkout(
     Raises:
         AddressRequired: a home delivery without a delivery address.
         CartNotEditable: the cart is already ordered, merged or abandoned.
-        EmptyCart: the cart has no lines.
+        EmptyCart: the cart has no lines, or the customer no open cart.
         ServiceNotOffered: a pickup at a store without click-and-collect.
         OutOfStock: a line cannot be served by this fulfilment choice (the SKUs are named).
         InvalidPayment, PaymentMismatch: the payment is not authorised or captured, or its
@@ -375,9 +378,18 @@ def order_checkout(
         raise ValidationError({"loyalty_points": _("Points used cannot be negative.")})
     staff = _actor(performed_by)
     now = timezone.now()
-    cart_given = cart
+    if (cart is None) == (customer is None):
+        raise TypeError("pass exactly one of cart and customer")
     with transaction.atomic(savepoint=savepoint):
-        cart = cart_mark_converted(cart=cart)
+        if cart is None:
+            cart = cart_convert_open_of(customer=customer)
+            if cart is None:
+                raise EmptyCart()
+            cart.customer = customer  # already loaded: the loyalty calls need her
+            cart_given = cart
+        else:
+            cart_given = cart
+            cart = cart_mark_converted(cart=cart)
         cart_lines = list(
             CartLine.objects.filter(cart=cart)
             .select_related("variant__product")

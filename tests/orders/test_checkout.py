@@ -333,6 +333,50 @@ def test_a_cart_is_ordered_once(store, dress):
     assert Order.objects.count() == 1
 
 
+def test_checkout_of_her_open_cart_leaves_her_closed_carts_alone(store, dress):
+    StockLevelFactory(location=store, variant=dress)
+    old = CartLineFactory(variant=dress, cart__status=CartStatus.ABANDONED).cart
+    cart = CartLineFactory(variant=dress, cart__customer=old.customer).cart
+
+    order = order_checkout(
+        customer=cart.customer,
+        channel=Channel.WEB,
+        fulfilment=PickupChoice(store=store),
+        payment=None,
+    )
+
+    assert order.cart_id == cart.pk
+    assert order.customer_id == cart.customer_id
+    cart.refresh_from_db()
+    old.refresh_from_db()
+    assert (cart.status, old.status) == (CartStatus.CONVERTED, CartStatus.ABANDONED)
+
+
+def test_checkout_of_a_customer_without_an_open_cart_is_refused(store, dress):
+    StockLevelFactory(location=store, variant=dress)
+    cart = CartLineFactory(variant=dress, cart__status=CartStatus.CONVERTED).cart
+
+    with pytest.raises(EmptyCart):
+        order_checkout(
+            customer=cart.customer,
+            channel=Channel.WEB,
+            fulfilment=PickupChoice(store=store),
+            payment=None,
+        )
+
+    assert not Order.objects.exists()
+    assert not Reservation.objects.exists()
+
+
+def test_checkout_takes_a_cart_or_a_customer_not_both(store, dress):
+    cart = CartLineFactory(variant=dress).cart
+    for given in ({}, {"cart": cart, "customer": cart.customer}):
+        with pytest.raises(TypeError):
+            order_checkout(
+                **given, channel=Channel.WEB, fulfilment=PickupChoice(store=store), payment=None
+            )
+
+
 # --- queries -----------------------------------------------------------------------------------
 
 

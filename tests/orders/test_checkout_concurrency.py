@@ -18,10 +18,22 @@ from django.db import connection
 
 from customers.models import Channel
 from inventory.models import Reservation, StockLevel
-from orders.checkout import DeliveryChoice, PaymentInfo, ShippingAddress, order_checkout
-from orders.checkout.exceptions import OutOfStock
+from orders.checkout import (
+    DeliveryChoice,
+    PaymentInfo,
+    PickupChoice,
+    ShippingAddress,
+    order_checkout,
+)
+from orders.checkout.exceptions import EmptyCart, OutOfStock
+from orders.exceptions import CartNotEditable
 from orders.models import Fulfilment, Order
-from tests.inventory.factories import StockLevelFactory, VariantFactory, WarehouseFactory
+from tests.inventory.factories import (
+    StockLevelFactory,
+    StoreFactory,
+    VariantFactory,
+    WarehouseFactory,
+)
 from tests.orders.factories import CartFactory, CartLineFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,3 +128,34 @@ def test_split_deliveries_in_opposite_orders_all_finish_without_deadlock_or_over
         assert Reservation.objects.filter(location=location, variant=variant).count() == held
     own = StockLevel.objects.filter(variant__in=[own_north, own_south])
     assert sum(level.reserved for level in own) == SHARED_UNITS
+
+
+def test_two_checkouts_of_her_open_cart_at_once_make_one_order():
+    # The API checks out "her open cart" (found and closed by one UPDATE): the loser waits for
+    # the winner's lock, then is told the cart is no longer editable; nothing else is written.
+    store = StoreFactory(click_and_collect=True)
+    variant = stocked(store, 10)
+    cart = CartFactory()
+    CartLineFactory(cart=cart, variant=variant, quantity=1, unit_price_seen=PRICE)
+    customer = cart.customer
+
+    def job() -> Order:
+        return order_checkout(
+            customer=customer,
+            channel=Channel.WEB,
+            fulfilment=PickupChoice(store=store),
+            payment=None,
+        )
+
+    for _round in range(ROUNDS):
+        results = race([job, job])
+        orders = [r for r in results if isinstance(r, Order)]
+        refused = [r for r in results if isinstance(r, Exception)]
+        assert len(orders) == 1, results
+        assert len(refused) == 1, results
+        # Lost the race (waited on the lock) or came after the commit (no open cart any more).
+        assert isinstance(refused[0], CartNotEditable | EmptyCart), refused
+        assert Order.objects.filter(customer=customer).count() == _round + 1
+        cart = CartFactory(customer=customer)
+        CartLineFactory(cart=cart, variant=variant, quantity=1, unit_price_seen=PRICE)
+    assert Reservation.objects.filter(variant=variant).count() == ROUNDS
