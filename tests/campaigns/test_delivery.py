@@ -153,13 +153,13 @@ def test_a_real_worker_sends_a_few_hundred_messages_exactly_once(
     result = services.campaign_launch(campaign=campaign)  # on commit: dispatch on the worker
 
     # The counts add up a moment before the worker marks the campaign sent: wait for both.
-    assert wait_until(
-        lambda: (
-            campaign_progress(campaign=campaign).finished
-            and Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.SENT
-        ),
-        timeout=60,
-    )
+    def sent() -> bool:
+        campaign.refresh_from_db()  # its current run is set by the launch
+        return (
+            campaign.status == CampaignStatus.SENT and campaign_progress(campaign=campaign).finished
+        )
+
+    assert wait_until(sent, timeout=60)
     progress = campaign_progress(campaign=campaign)
     assert (progress.audience, progress.sent, result.messages) == (450, 450, 450)
     campaign.refresh_from_db()
