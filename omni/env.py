@@ -76,7 +76,12 @@ def env_database(name: str, default_sqlite: Path) -> dict:
             "timeout": 20,
         }
     elif engine.endswith("postgresql"):
-        config.setdefault("OPTIONS", {})
+        options = config.setdefault("OPTIONS", {})
+        # No JIT compilation: Omni's queries are short or one-off (a segment, a launch), and
+        # compiling them cost more than running them (bench/campaign.py: a segment count 0.64 s
+        # with JIT, 0.44 s without). A URL's own `?options=-c jit=on` wins.
+        if "jit=" not in options.get("options", ""):
+            options["options"] = f"{options.get('options', '')} -c jit=off".strip()
     else:
         raise EnvError(f"{name} must be a postgres:// or sqlite:// URL, got {raw!r}")
     return config

@@ -72,3 +72,23 @@ def test_env_readers_parse_and_reject(monkeypatch):
     monkeypatch.setenv("SOME_NUMBER", "twelve")
     with pytest.raises(EnvError, match="SOME_NUMBER must be an integer"):
         env_int("SOME_NUMBER", 3)
+
+
+def test_postgresql_connections_run_without_jit_unless_the_url_says_otherwise(monkeypatch):
+    monkeypatch.setenv("SOME_DB", "postgres://omni@db:5432/omni")
+    assert env_database("SOME_DB", Path("unused"))["OPTIONS"]["options"] == "-c jit=off"
+
+    monkeypatch.setenv("SOME_DB", "postgres://omni@db/omni?options=-c%20synchronous_commit%3Doff")
+    options = env_database("SOME_DB", Path("unused"))["OPTIONS"]["options"]
+    assert options == "-c synchronous_commit=off -c jit=off"
+
+    monkeypatch.setenv("SOME_DB", "postgres://omni@db/omni?options=-c%20jit%3Don")
+    assert env_database("SOME_DB", Path("unused"))["OPTIONS"]["options"] == "-c jit=on"
+
+
+def test_the_database_connection_really_has_jit_off(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
