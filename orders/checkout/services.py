@@ -26,6 +26,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import IntegerField, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -170,19 +171,16 @@ def _plan_delivery(lines: list[OrderLine]) -> list[_Plan]:
     ]
 
 
-def _plan_pickup(lines: list[OrderLine], store: Location, now: datetime) -> list[_Plan]:
-    """From the store's shelf what it has; the rest transferred from the warehouses."""
+def _plan_pickup(
+    lines: list[OrderLine], store: Location, now: datetime, shelf: dict[int, int]
+) -> list[_Plan]:
+    """From the store's shelf what it has (`shelf`: units it can promise, per variant); the rest
+    transferred from the warehouses."""
     if not (store.is_store and store.is_active and store.click_and_collect):
         raise ServiceNotOffered(
             _("This store does not offer click-and-collect."),
             fields={"fulfilment": {"store": [_("This store does not offer click-and-collect.")]}},
         )
-    shelf = dict(
-        stock_levels()
-        .filter(location=store, variant_id__in=[line.variant_id for line in lines])
-        .annotate(units=available_expression(StockChannel.PICKUP))
-        .values_list("variant_id", "units")
-    )
     here = [line for line in lines if shelf.get(line.variant_id, 0) >= line.quantity]
     missing = [line for line in lines if line not in here]
     plans = []
@@ -230,9 +228,11 @@ def _plan_store_sale(lines: list[OrderLine], store: Location) -> list[_Plan]:
     ]
 
 
-def _plan(choice: FulfilmentChoice, lines: list[OrderLine], now: datetime) -> list[_Plan]:
+def _plan(
+    choice: FulfilmentChoice, lines: list[OrderLine], now: datetime, shelf: dict[int, int]
+) -> list[_Plan]:
     if isinstance(choice, PickupChoice):
-        return _plan_pickup(lines, choice.store, now)
+        return _plan_pickup(lines, choice.store, now, shelf)
     if isinstance(choice, StoreSaleChoice):
         return _plan_store_sale(lines, choice.store)
     return _plan_delivery(lines)
@@ -390,11 +390,7 @@ def order_checkout(
         else:
             cart_given = cart
             cart = cart_mark_converted(cart=cart)
-        cart_lines = list(
-            CartLine.objects.filter(cart=cart)
-            .select_related("variant__product")
-            .order_by("variant_id")
-        )
+        cart_lines = _cart_lines(cart, fulfilment)
         if not cart_lines:
             raise EmptyCart()
         lines = _order_lines(cart_lines)
@@ -404,7 +400,8 @@ def order_checkout(
         discount = _points_discount(cart, loyalty_points, subtotal + shipping)
         total = subtotal + shipping - discount
         _check_payment(payment, total)
-        plans = _plan(fulfilment, lines, now)
+        shelf = {line.variant_id: getattr(line, "shelf", None) or 0 for line in cart_lines}
+        plans = _plan(fulfilment, lines, now, shelf)
 
         order_id = _next_order_id()
         number = f"{NUMBER_PREFIX}{order_id:08d}"
@@ -438,6 +435,22 @@ def order_checkout(
     # reading it back (the checkout API's answer cost as much as the checkout's own writes).
     _prefetched(order, lines=lines, fulfilments=fulfilments, payments=payments, returns=[])
     return order
+
+
+def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> list[CartLine]:
+    """The cart's lines with their articles, in variant order. For a pickup each line also
+    carries `shelf`: the units its store can promise for it (None without a stock level), read
+    in the same query."""
+    lines = CartLine.objects.filter(cart=cart).select_related("variant__product")
+    if isinstance(choice, PickupChoice):
+        units = (
+            stock_levels()
+            .filter(location=choice.store, variant_id=OuterRef("variant_id"))
+            .annotate(units=available_expression(StockChannel.PICKUP))
+            .values("units")[:1]
+        )
+        lines = lines.annotate(shelf=Subquery(units, output_field=IntegerField()))
+    return list(lines.order_by("variant_id"))
 
 
 def _prefetched(instance, **related: list) -> None:
