@@ -20,7 +20,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 from faker.providers.person.fr_FR import Provider as PersonNames
 
-from customers.models import Channel, ContactChannel, Customer, Gender
+from customers.models import (
+    Channel,
+    ConsentAction,
+    ConsentEvent,
+    ConsentState,
+    ContactChannel,
+    Customer,
+    Gender,
+    OptInLevel,
+)
 from inventory import services as stock_services
 from inventory.models import Category, Location, LocationKind, Product, StaffProfile, Variant
 from omni import roles
@@ -288,6 +297,53 @@ def seed_users(*, locations: list[Location]) -> list[DemoUser]:
     return list(DEMO_USERS)
 
 
+# Share of the demo customers who opted in, per channel (a marketer's segment reaches them).
+CONSENT_SHARES = {ContactChannel.EMAIL: 0.7, ContactChannel.SMS: 0.4, ContactChannel.PUSH: 0.2}
+
+
+def seed_consents(*, seed: int, batch: int = 2_000) -> int:
+    """Marketing consents of the customers who have none yet (history and current state), so
+    campaigns have someone to reach; deterministic for a seed. Returns the consents written."""
+    written = 0
+    now = timezone.now()
+    pending = Customer.objects.filter(consent_events__isnull=True).order_by("pk")
+    ids = list(pending.values_list("pk", "email", "phone"))
+    for start in range(0, len(ids), batch):
+        events = []
+        for pk, email, phone in ids[start : start + batch]:
+            rng = random.Random(f"{seed}:{pk}")
+            for channel, share in CONSENT_SHARES.items():
+                has_address = {ContactChannel.EMAIL: email, ContactChannel.SMS: phone}
+                if rng.random() < share and has_address.get(channel, True):
+                    events.append(
+                        ConsentEvent(
+                            customer_id=pk,
+                            channel=channel,
+                            action=ConsentAction.GRANTED,
+                            opt_in_level=OptInLevel.SINGLE,
+                            reason="",
+                            source_channel=Channel.WEB,
+                            text_version="demo",
+                        )
+                    )
+        with transaction.atomic():
+            ConsentEvent.objects.bulk_create(events)
+            ConsentState.objects.bulk_create(
+                ConsentState(
+                    customer_id=event.customer_id,
+                    channel=event.channel,
+                    granted=True,
+                    opt_in_level=event.opt_in_level,
+                    reason="",
+                    last_event_id=event.pk,
+                    updated_at=now,
+                )
+                for event in events
+            )
+        written += len(events)
+    return written
+
+
 def seed(
     *, customers: int, products: int, stores: int, seed: int, orders_per_customer: int = 2
 ) -> dict[str, int]:
@@ -300,6 +356,7 @@ def seed(
         seed_users(locations=locations)
     store_list = [location for location in locations if location.is_store]
     seed_customers(count=customers, seed=seed, stores=store_list)
+    seed_consents(seed=seed)
     seed_orders(orders_per_customer=orders_per_customer, seed=seed)
     return {
         "locations": Location.objects.count(),

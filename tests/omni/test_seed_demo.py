@@ -79,3 +79,20 @@ def test_demo_orders_through_the_orm_path_of_make_run_match_the_copy_path(monkey
     assert added == Order.objects.count() > 0
     assert again == 0
     assert FulfilmentLine.objects.count() >= Order.objects.count()
+
+
+def test_demo_customers_have_marketing_consents_a_campaign_can_reach():
+    from campaigns.services import campaign_launch
+    from customers.models import ConsentEvent, ConsentState
+    from tests.campaigns.factories import make_campaign
+
+    call_command("seed_demo", customers=100, products=2, stores=1, orders=0, verbosity=0)
+    states = ConsentState.objects.count()
+    call_command("seed_demo", customers=100, products=2, stores=1, orders=0, verbosity=0)
+
+    assert ConsentState.objects.count() == ConsentEvent.objects.count() == states
+    emails = ConsentState.objects.filter(channel="email", granted=True).count()
+    assert 50 <= emails <= 90  # about 70% of the customers opted in to e-mails
+    assert ConsentState.objects.filter(channel="sms").exists()
+    launched = campaign_launch(campaign=make_campaign(channels=("email",)))
+    assert launched.messages == emails
