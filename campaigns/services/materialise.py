@@ -1,6 +1,7 @@
 """Materialisation: a campaign's audience becomes Message rows, in the database, so no customer
 is ever loaded into Python memory: the segment and the rules are evaluated once, set-based, into
-a temporary table of the audience, then one INSERT ... SELECT per channel reads it."""
+a temporary table of the audience, then one INSERT ... SELECT reads it (in "preferred" mode,
+where each customer gets one channel; one per channel in "all" mode, plus one for the holdout)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import datetime as dt
 
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     BooleanField,
     Case,
     CharField,
+    DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
@@ -24,7 +27,14 @@ from django.db.models import (
 from django.db.models.functions import Cast, Concat, Mod
 
 from campaigns import rules
-from campaigns.models import AudienceMember, Campaign, CampaignVariant, Message, MessageStatus
+from campaigns.models import (
+    AudienceMember,
+    Campaign,
+    CampaignVariant,
+    ChannelMode,
+    Message,
+    MessageStatus,
+)
 from campaigns.selectors import segment_members
 from customers.models import ContactChannel
 
@@ -35,7 +45,13 @@ PREFIX = "message_"
 
 
 def _bucket(multiplier: int, campaign: Campaign) -> Mod:
-    return Mod(F("pk") * Value(multiplier) + Value(campaign.pk), Value(100))
+    # bigint: bound server-side, an int4 parameter could not hold HOLDOUT_HASH.
+    big = BigIntegerField()
+    return Mod(
+        F("pk") * Value(multiplier, output_field=big) + Value(campaign.pk, output_field=big),
+        Value(100, output_field=big),
+        output_field=big,
+    )
 
 
 def _variant_case(campaign: Campaign) -> Case:
@@ -74,8 +90,10 @@ def _audience(campaign: Campaign, now: dt.datetime) -> QuerySet[AudienceMember]:
     """The segment and the rules that are the same on every channel, evaluated once into the
     temporary table of AudienceMember (dropped at commit), with what the channel rules read of
     each member (consent and address per channel computed once, not once per reference): the
-    channel INSERTs then read this narrow table instead of evaluating the segment against all
-    customers again (and again for the holdout). ANALYZEd: their plans know its size."""
+    INSERTs then read this narrow table instead of evaluating the segment against all customers
+    again (once per channel and for the holdout; in "preferred" mode, the single INSERT would
+    otherwise probe the consents once per reference, 25 of them). ANALYZEd: their plans know
+    its size."""
     members = rules.shared_rules(
         segment_members(segment=campaign.segment, now=now), campaign=campaign, now=now
     )
@@ -123,14 +141,20 @@ def _audience(campaign: Campaign, now: dt.datetime) -> QuerySet[AudienceMember]:
     return AudienceMember.objects.all()
 
 
-def _key(campaign: Campaign, run: str, variant, channel: str) -> Concat:
+def _key(campaign: Campaign, run: str, variant, channel: str | F) -> Concat:
+    """c<campaign>-<run>-v<variant>-u<customer>-<channel or "holdout">; `channel` a name, or
+    the expression of the one chosen per customer."""
     text = CharField()
+    if isinstance(channel, str):
+        suffix = Value(f"-{channel or 'holdout'}")
+    else:
+        suffix = Concat(Value("-"), channel, output_field=text)
     return Concat(
         Value(f"c{campaign.pk}-{run}-v"),
         Cast(variant, text),
         Value("-u"),
         Cast(F("pk"), text),
-        Value(f"-{channel or 'holdout'}"),
+        suffix,
         output_field=text,
     )
 
@@ -192,28 +216,73 @@ def materialise(
     }
     held_out = _holdout(campaign, members, per_channel, run, now) if campaign.holdout_percent else 0
     countries = rules.configured_countries()
+    if winner is not None:
+        other_variant = Message.objects.filter(
+            customer=OuterRef("pk"), campaign=campaign, run=run
+        ).exclude(variant=winner)
+        variant = Value(winner.pk)
+    else:
+        variant = _variant_case(campaign)
+
+    def narrowed(queryset: QuerySet) -> QuerySet:
+        queryset = queryset.filter(holdout_bucket__gte=campaign.holdout_percent)
+        if winner is not None:
+            return queryset.exclude(Exists(other_variant))
+        if campaign.winner_metric:
+            return queryset.filter(test_bucket__lt=campaign.test_percent)
+        return queryset
+
+    def not_before_on(channel: str):
+        return rules.not_before(channel=channel, now=now, countries=countries)
+
+    def columns(channel, not_before) -> dict:
+        return {
+            **_common(campaign, run, now),
+            "variant_id": variant,
+            "channel": Value(channel) if isinstance(channel, str) else channel,
+            "status": Value(MessageStatus.PENDING.value),
+            "not_before": not_before,
+            "idempotency_key": _key(campaign, run, variant, channel),
+        }
+
+    if campaign.channel_mode == ChannelMode.PREFERRED:
+        # One channel per customer: one statement for all of them (the audience table, the cap's
+        # GROUP BY and "already reached" read once, not once per channel).
+        audience = narrowed(_one_channel_each(campaign, members, run=run, now=now))
+        not_before = Case(
+            *(
+                When(chosen_channel=channel, then=not_before_on(channel))
+                for channel in campaign.channel_list
+            ),
+            output_field=DateTimeField(),
+        )
+        return _insert(audience, columns(F("chosen_channel"), not_before)), held_out
     inserted = 0
     for channel, queryset in per_channel.items():
-        audience = queryset.filter(holdout_bucket__gte=campaign.holdout_percent)
-        if winner is not None:
-            other_variant = Message.objects.filter(
-                customer=OuterRef("pk"), campaign=campaign, run=run
-            ).exclude(variant=winner)
-            audience = audience.exclude(Exists(other_variant))
-            variant = Value(winner.pk)
-        else:
-            if campaign.winner_metric:
-                audience = audience.filter(test_bucket__lt=campaign.test_percent)
-            variant = _variant_case(campaign)
-        inserted += _insert(
-            audience,
-            {
-                **_common(campaign, run, now),
-                "variant_id": variant,
-                "channel": Value(channel),
-                "status": Value(MessageStatus.PENDING.value),
-                "not_before": rules.not_before(channel=channel, now=now, countries=countries),
-                "idempotency_key": _key(campaign, run, variant, channel),
-            },
-        )
+        not_before = not_before_on(channel)
+        inserted += _insert(narrowed(queryset), columns(channel, not_before))
     return inserted, held_out
+
+
+def _one_channel_each(campaign: Campaign, members: QuerySet, *, run: str, now) -> QuerySet:
+    """In "preferred" mode, each customer with the first channel of the campaign the rules choose
+    for her (`rules.channel_rules`: at most one does), under the frequency cap and not
+    yet reached by this run. The same rows as one INSERT per channel in the campaign's order."""
+    chosen = Case(
+        *(
+            When(
+                _reach(channel)
+                & rules.chosen_channel(campaign=campaign, channel=channel, reachable=_reach),
+                then=Value(channel),
+            )
+            for channel in campaign.channel_list
+        ),
+        default=Value(None),
+        output_field=CharField(),
+    )
+    audience = members.alias(chosen_channel=chosen).filter(
+        rules.under_cap(now=now), chosen_channel__isnull=False
+    )
+    if Message.objects.filter(campaign=campaign, run=run).exists():
+        audience = audience.exclude(rules.already_reached(campaign=campaign, run=run, channel=None))
+    return audience
