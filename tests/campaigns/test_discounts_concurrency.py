@@ -3,12 +3,9 @@ exactly one order gets the discount, the other is refused and writes nothing."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from campaigns.models import DiscountCode
 from customers.models import Channel
@@ -17,6 +14,7 @@ from orders.checkout import PaymentInfo, PickupChoice, StoreSaleChoice, order_ch
 from orders.checkout.exceptions import InvalidDiscountCode
 from orders.models import CartStatus, Order
 from tests.campaigns.discount_helpers import issued_code
+from tests.concurrency import race
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import StockLevelFactory, StoreFactory, VariantFactory
 from tests.orders.factories import AnonymousCartFactory, CartFactory, CartLineFactory
@@ -24,29 +22,6 @@ from tests.orders.factories import AnonymousCartFactory, CartFactory, CartLineFa
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 3
-
-
-def race(*jobs: Callable[[], object]) -> list[object]:
-    """Run the jobs at once, one thread and one connection each; each one's result or error."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = job()
-        except Exception as error:  # the test asserts on it
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a racer never finished"
-    return results
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))

@@ -7,44 +7,20 @@ the points once, and a reference another customer earned at the same moment is r
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from customers import loyalty
 from customers.models import Channel, LoyaltyAccount, LoyaltyMovement
+from tests.concurrency import race
 from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 3
-
-
-def race(jobs: list[Callable[[], object]]) -> list[object]:
-    """Run the jobs at once, one thread and one connection each; each one's result or error."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = job()
-        except Exception as error:  # the test asserts on it
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "an earn never finished"
-    return results
 
 
 def earning(customer, reference: str) -> Callable[[], LoyaltyMovement]:
@@ -57,7 +33,7 @@ def earning(customer, reference: str) -> Callable[[], LoyaltyMovement]:
 def test_the_same_earn_four_times_at_once_credits_the_points_once(round_number):
     lea = CustomerFactory()  # no account yet: the racers all try to open it
 
-    results = race([earning(lea, f"W-{round_number}")] * 4)
+    results = race(*[earning(lea, f"W-{round_number}")] * 4)
 
     assert all(isinstance(result, LoyaltyMovement) for result in results), results
     assert len({result.pk for result in results}) == 1
@@ -72,7 +48,7 @@ def test_two_customers_earning_one_reference_at_once_one_is_refused(round_number
     lea, ines = CustomerFactory(), CustomerFactory()
     reference = f"W-{round_number}"
 
-    results = race([earning(lea, reference), earning(ines, reference)])
+    results = race(earning(lea, reference), earning(ines, reference))
 
     earned = [result for result in results if isinstance(result, LoyaltyMovement)]
     refused = [result for result in results if isinstance(result, loyalty.LoyaltyReferenceUsed)]

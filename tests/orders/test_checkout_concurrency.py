@@ -9,12 +9,10 @@ conditional stock update never sells a unit twice.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from customers.models import Channel
 from inventory.models import Reservation, StockLevel
@@ -28,6 +26,7 @@ from orders.checkout import (
 from orders.checkout.exceptions import EmptyCart, OutOfStock
 from orders.exceptions import CartNotEditable
 from orders.models import Fulfilment, Order
+from tests.concurrency import race
 from tests.inventory.factories import (
     StockLevelFactory,
     StoreFactory,
@@ -45,29 +44,6 @@ HOME = ShippingAddress(
     name="Léa Dupont", line1="12 rue des Lilas", postal_code="75011", city="Paris"
 )
 PRICE = Decimal("10.00")
-
-
-def race(jobs: list[Callable[[], object]]) -> list[object]:
-    """Run the jobs at once, one thread and one connection each; each one's result or error."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = job()
-        except Exception as error:  # the test asserts on it
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a checkout never finished"
-    return results
 
 
 def checkout_of(variants: list) -> Callable[[], Order]:
@@ -105,7 +81,7 @@ def test_split_deliveries_in_opposite_orders_all_finish_without_deadlock_or_over
     jobs += [checkout_of([shared_south, own_south, shared_north]) for _ in range(PER_DIRECTION)]
 
     # When they all check out at once
-    results = race(jobs)
+    results = race(*jobs)
 
     # Then every one finished: an order, or a clear out-of-stock; no deadlock, nothing else
     orders = [result for result in results if isinstance(result, Order)]
@@ -148,7 +124,7 @@ def test_two_checkouts_of_her_open_cart_at_once_make_one_order():
         )
 
     for _round in range(ROUNDS):
-        results = race([job, job])
+        results = race(job, job)
         orders = [r for r in results if isinstance(r, Order)]
         refused = [r for r in results if isinstance(r, Exception)]
         assert len(orders) == 1, results

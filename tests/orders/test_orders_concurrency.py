@@ -6,13 +6,10 @@ chance, several in a row rarely do, so every test here fails when its lock is re
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from inventory.models import MovementKind, StockLevel, StockMovement
@@ -33,6 +30,7 @@ from orders.models import (
     Return,
 )
 from orders.returns import return_create
+from tests.concurrency import race
 from tests.inventory.factories import StoreFactory, VariantFactory
 from tests.orders.order_factories import place_order, stock_up
 
@@ -40,29 +38,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 4
 S = FulfilmentStatus
-
-
-def race(*jobs: Callable[[], object]) -> list[object]:
-    """Run the jobs at once, one thread and one connection each; each one's result or error."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def run(index: int, job: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = job()
-        except Exception as error:  # the test asserts on it
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a racer never finished"
-    return results
 
 
 def errors(results: list[object]) -> list[type]:
