@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections import Counter
@@ -115,22 +114,6 @@ def test_a_claimed_row_is_not_sent_by_another_batch_and_a_stale_claim_comes_back
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT
     assert campaign_progress(campaign=campaign).finished
-
-
-@pytest.fixture(scope="module")
-def worker_outbox(tmp_path_factory):
-    """The worker process reads its settings from the environment: point it at a file sink."""
-    var = tmp_path_factory.mktemp("var")
-    saved = {name: os.environ.get(name) for name in ("OMNI_VAR_DIR", "OMNI_EMAIL_BACKEND")}
-    os.environ.update(
-        OMNI_VAR_DIR=str(var), OMNI_EMAIL_BACKEND="omni.messaging.backends.FileBackend"
-    )
-    yield var / "messages" / "outbox.jsonl"
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
 
 
 def wait_until(predicate, *, timeout: float) -> bool:
