@@ -56,6 +56,7 @@ def test_the_results_pages_show_charts_and_the_same_figures_in_tables(client, ma
     detail = client.get(reverse("campaigns:campaign-results", args=[campaign.pk])).content.decode()
 
     assert overview.count("<svg") == 4
+    assert reverse("campaigns:campaign-detail", args=[campaign.pk]) in detail  # back to it
     assert "Relance" in overview
     assert "42.50" in overview
     assert "<svg" in detail
