@@ -82,6 +82,13 @@ def env_database(name: str, default_sqlite: Path) -> dict:
         # with JIT, 0.44 s without). A URL's own `?options=-c jit=on` wins.
         if "jit=" not in options.get("options", ""):
             options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+        # Server-side parameters, and a statement a connection runs a fifth time is prepared
+        # (psycopg's default threshold; Django's alone never prepares): PostgreSQL stops planning
+        # the same few statements on every request. Behind PgBouncer in transaction mode this
+        # needs PgBouncer >= 1.21 with max_prepared_statements set, or `?server_side_binding=false`.
+        options.setdefault("server_side_binding", True)
+        if options["server_side_binding"] is True:
+            options.setdefault("prepare_threshold", 5)
     else:
         raise EnvError(f"{name} must be a postgres:// or sqlite:// URL, got {raw!r}")
     return config

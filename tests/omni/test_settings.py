@@ -92,3 +92,37 @@ def test_the_database_connection_really_has_jit_off(db):
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_postgresql_connections_bind_on_the_server_and_prepare_unless_the_url_says_otherwise(
+    monkeypatch,
+):
+    monkeypatch.setenv("SOME_DB", "postgres://omni@db:5432/omni")
+    options = env_database("SOME_DB", Path("unused"))["OPTIONS"]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == 5
+
+    monkeypatch.setenv("SOME_DB", "postgres://omni@db/omni?prepare_threshold=2")
+    assert env_database("SOME_DB", Path("unused"))["OPTIONS"]["prepare_threshold"] == 2
+
+    # Behind a pooler that cannot keep prepared statements: client-side binding, nothing prepared.
+    monkeypatch.setenv("SOME_DB", "postgres://omni@db/omni?server_side_binding=false")
+    options = env_database("SOME_DB", Path("unused"))["OPTIONS"]
+    assert options["server_side_binding"] is False
+    assert "prepare_threshold" not in options
+
+    monkeypatch.setenv("SOME_DB", "sqlite:///tmp/x.sqlite3")
+    assert "server_side_binding" not in env_database("SOME_DB", Path("unused"))["OPTIONS"]
+
+
+def test_a_statement_run_again_on_the_connection_is_prepared(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for number in range(6):
+            cursor.execute("SELECT %s::int + 1 AS omni_prepared_probe", [number])
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%omni_prepared_probe%"],
+        )
+        assert cursor.fetchone()[0] == 1
