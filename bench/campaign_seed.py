@@ -50,11 +50,11 @@ def _consents(cursor, *, channel: str, now: dt.datetime) -> None:
         f"""
         INSERT INTO {events} (customer_id, channel, action, opt_in_level, reason, source_channel,
                               text_version, evidence, created_at)
-        SELECT c.id, %(channel)s, 'granted', 'single', '', 'web', 'bench', '', %(now)s
+        SELECT c.id, %(channel)s::varchar, 'granted', 'single', '', 'web', 'bench', '', %(now)s
         FROM {customers} c
         WHERE (c.id * %(hash)s) %% 100 < %(share)s
           AND NOT EXISTS (SELECT 1 FROM {states} s
-                          WHERE s.customer_id = c.id AND s.channel = %(channel)s)
+                          WHERE s.customer_id = c.id AND s.channel = %(channel)s::varchar)
         """,
         {"channel": channel, "now": now, "hash": HASHES[channel], "share": SHARES[channel]},
     )

@@ -130,13 +130,17 @@ def _audience(campaign: Campaign, now: dt.datetime) -> QuerySet[AudienceMember]:
         # - the statistics know none of this run's messages (this transaction writes them), so
         #   "already reached" became a nested loop over every message the previous channel had
         #   just inserted: quadratic (68 s instead of 8 s; a replay 107 s instead of 4.5 s).
-        # One round trip (several statements are allowed without parameters), then the insert.
+        # One round trip (several statements are allowed without parameters), then the table,
+        # created from the SELECT: without a primary key (the INSERTs hash-join it) and written
+        # in bulk, 15% faster than CREATE then INSERT ... SELECT into a keyed table.
         cursor.execute(
             "SELECT set_config('jit', 'off', true), set_config('enable_nestloop', 'off', true);"
-            f"DROP TABLE IF EXISTS {table};"
-            f"{create} ON COMMIT DROP"
+            f"DROP TABLE IF EXISTS {table}"
         )
-        cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) {sql}", params)
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {table} ({', '.join(columns)}) ON COMMIT DROP AS {sql}",
+            params,
+        )
         cursor.execute(f"ANALYZE {table}")
     return AudienceMember.objects.all()
 
