@@ -282,6 +282,8 @@ def seed_users(*, locations: list[Location]) -> list[DemoUser]:
                 "is_staff": demo.superuser or demo.role in (roles.SERVICE_AGENT,),
                 "is_superuser": demo.superuser,
                 "first_name": demo.username.capitalize(),
+                # Where a marketer's "send me a test" goes (the console e-mail backend by default).
+                "email": f"{demo.username}@demo.omni.example",
             },
         )
         if created:

@@ -12,6 +12,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run gunicorn, a Celery worker and Celery beat; stop all three on Ctrl-C."
 
@@ -57,6 +61,10 @@ class Command(BaseCommand):
                 str(settings.VAR_DIR / "celerybeat-schedule"),
             ],
         }
+        # SIGTERM (a process manager, `kill`) and SIGINT (Ctrl-C; also when started in the
+        # background, where the shell has it ignored) stop the three processes the same way.
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop, _interrupt)
         processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,0 +1,80 @@
+"""`manage.py run_all` (what `make run` ends with): stopping it stops web, worker and beat."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(line) for line in found.stdout.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by a parent that is gone) counts as stopped.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ", 1)[1][0] != "Z"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_run_all_stops_the_web_server_the_worker_and_the_scheduler(tmp_path, stop):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "development",
+        "OMNI_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'omni.sqlite3'}",
+        "CELERY_BROKER_URL": "filesystem://",
+    }
+    env.pop("CELERY_RESULT_BACKEND", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    started: list[int] = []
+    run_all = subprocess.Popen(
+        [sys.executable, "manage.py", "run_all", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(started) < 3:
+            started = children(run_all.pid)
+            time.sleep(0.2)
+        assert len(started) == 3, "run_all did not start web, worker and beat"
+        time.sleep(2)  # past the processes' own start-up
+        assert run_all.poll() is None
+
+        run_all.send_signal(stop)
+
+        assert run_all.wait(timeout=40) is not None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(alive(pid) for pid in started):
+            time.sleep(0.2)
+        assert not [pid for pid in started if alive(pid)], "a child outlived run_all"
+    finally:  # whatever happened, leave nothing running
+        run_all.kill()
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, signal.SIGTERM)
