@@ -53,6 +53,8 @@ def test_seeded_stock_matches_its_ledger_and_logins_work():
     assert list(vendeur.staff_profile.stores.values_list("code", flat=True)) == ["PAR01"]
     assert vendeur.has_perm("omni.use_store_screens")
     assert not vendeur.has_perm("omni.use_marketing_screens")
+    marketing = authenticate(username="marketing", password="omni-marketing")
+    assert marketing.email == "marketing@demo.omni.example"  # her "send me a test" lands here
 
 
 def test_seed_refuses_negative_sizes():
