@@ -6,9 +6,11 @@ What can be returned, per order line: the units handed over to the customer (col
 delivered or sold at the till) minus those already returned. The order lines are locked first,
 so two desks taking the same return at once cannot both succeed.
 
-The points the order earned are taken back pro rata to the refund (`loyalty_reverse`, keyed by
-the return so a replay takes nothing twice), after the stock moved: the loyalty account is always
-the last lock a service takes.
+Loyalty points that paid part of the order paid the same share of every line: the money refund
+of returned goods is capped at what she paid for them in money, and the points spent on them come
+back as points (`loyalty_spend_return`). The points the order earned are taken back pro rata to
+the refund (`loyalty_reverse`). Both are keyed by the return, so a replay moves nothing twice, and
+come after the stock moved: the loyalty account is always the last lock a service takes.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from customers.loyalty import loyalty_reverse
+from customers.loyalty import loyalty_reverse, loyalty_spend_return
 from customers.models import Channel
 from customers.phone import phone_or_none
 from inventory import services as stock
@@ -134,9 +136,10 @@ def return_create(
                 order_line_ids=too_many,
                 returnable={pk: counted[pk].returnable for pk in too_many},
             )
-        paid = sum(
+        goods = sum(
             (_paid_for_next(counted[pk], qty) for pk, qty in wanted.items()), start=Decimal(0)
         )
+        paid = _paid_in_money(order, goods)
         if refund_amount < 0 or refund_amount > paid:
             raise RefundTooHigh(maximum=str(paid))
         return_request = Return.objects.create(
@@ -161,26 +164,55 @@ def return_create(
             performed_by=performed_by,
             reason=reason[:200],
         )
-        _reverse_points(order, return_request, location, performed_by)
+        _reverse_points(order, return_request, location, performed_by, goods=goods)
         notification_queue(
             order=order, kind=NotificationKind.REFUNDED, return_request=return_request
         )
     return return_request
 
 
-def _reverse_points(order: Order, return_request: Return, location: Location, staff) -> None:
-    """Take back the points the refunded share of the order earned (none for a walk-in sale)."""
+def _paid_in_money(order: Order, goods: Decimal) -> Decimal:
+    """What she paid in money for goods worth `goods` (after a discount code): loyalty points
+    paid the order's `discount_total` share of its lines, and come back as points, not money.
+    Never more than the money the order took, less what earlier returns refunded."""
+    if not order.discount_total or not order.subtotal:
+        return goods
+    share = (goods * (order.subtotal - order.discount_total) / order.subtotal).quantize(
+        CENT, ROUND_HALF_UP
+    )
+    refunded = order.returns.aggregate(total=Sum("refund_amount", default=Decimal(0)))["total"]
+    return max(min(share, order.total - refunded), Decimal(0))
+
+
+def _reverse_points(
+    order: Order, return_request: Return, location: Location, staff, *, goods: Decimal
+) -> None:
+    """Take back the points the refunded share of the order earned, and give back the points
+    spent on the returned goods (none of either for a walk-in sale)."""
     if order.customer_id is None or order.total <= 0:
         return
+    staff = staff if staff is not None and staff.is_authenticated else None
+    channel = Channel.STORE if location.is_store else ""
+    key = f"{order.number}-R{return_request.pk}"
     loyalty_reverse(
         customer=order.customer,
         reference=order.number,
         amount_returned=return_request.refund_amount,
         total=order.total,
-        return_reference=f"{order.number}-R{return_request.pk}",
-        channel=Channel.STORE if location.is_store else "",
-        performed_by=staff if staff is not None and staff.is_authenticated else None,
+        return_reference=key,
+        channel=channel,
+        performed_by=staff,
     )
+    if order.discount_total and order.subtotal > 0:
+        loyalty_spend_return(
+            customer=order.customer,
+            reference=order.number,
+            amount_returned=goods,
+            total=order.subtotal,
+            return_reference=key,
+            channel=channel,
+            performed_by=staff,
+        )
 
 
 def _paid_for(line: OrderLine, quantity: int) -> Decimal:

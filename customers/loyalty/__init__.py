@@ -9,7 +9,8 @@ The contract for the orders app (customers never imports orders, the calls go th
   worth `loyalty_points_value(points)` euros off; raises InsufficientPoints (409), nothing written;
 - a return in any store: `loyalty_reverse(customer=, reference=<order number>,
   amount_returned=<refund>, total=<order total>, return_reference=<the return's id>)`;
-- a cancelled order that had spent points: `loyalty_spend_reverse(customer=, reference=)`.
+- a cancelled order that had spent points: `loyalty_spend_reverse(customer=, reference=)`;
+- a return of goods partly paid with points: `loyalty_spend_return(...)` gives that share back.
 
 Balance and tier: `loyalty_summary(customer=)`.
 """
@@ -27,6 +28,7 @@ from customers.loyalty.services import (
     loyalty_earn,
     loyalty_reverse,
     loyalty_spend,
+    loyalty_spend_return,
     loyalty_spend_reverse,
     merge_loyalty_accounts,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "loyalty_reverse",
     "loyalty_rules",
     "loyalty_spend",
+    "loyalty_spend_return",
     "loyalty_spend_reverse",
     "loyalty_summary",
     "merge_loyalty_accounts",

@@ -297,6 +297,57 @@ def loyalty_spend_reverse(
         )
 
 
+def loyalty_spend_return(
+    *,
+    customer: Customer,
+    reference: str,
+    amount_returned: Decimal,
+    total: Decimal,
+    return_reference: str,
+    channel: str = "",
+    performed_by: AbstractBaseUser | None = None,
+) -> LoyaltyMovement | None:
+    """Give back, pro rata, the points spent on `reference` for goods worth `amount_returned`
+    of the `total` they paid for (a return: she gets back in points what she paid in points).
+
+    Several partial returns add up: the points given back in all are those spent times the
+    share of `total` returned so far (rounded down, so a full return gives them all back).
+    Keyed by `return_reference`: a replay gives nothing twice. None when nothing was spent on
+    `reference`, or the share is worth less than a point.
+
+    Raises:
+        ValidationError: total not positive, or amount_returned negative.
+    """
+    if total <= 0 or amount_returned < 0:
+        raise ValidationError(_("The total must be positive and the amount returned not negative."))
+    with transaction.atomic():
+        account = _locked_account(customer, create=False)
+        spend = account and account.movements.filter(kind=Kind.SPEND, reference=reference).first()
+        if spend is None:
+            return None
+        given = account.movements.filter(kind=Kind.REVERSE_SPEND, reference=reference)
+        replay = given.filter(key=return_reference).first()
+        if replay is not None:
+            return replay
+        before = given.aggregate(
+            returned=Sum("amount", default=Decimal(0)), points=Sum("points", default=0)
+        )
+        returned = min(total, before["returned"] + amount_returned)
+        due = math.floor(Decimal(-spend.points) * returned / total) - before["points"]
+        if due <= 0:
+            return None
+        return _record(
+            account=account,
+            kind=Kind.REVERSE_SPEND,
+            points=due,
+            amount=returned - before["returned"],  # the goods this return gave back
+            reference=reference,
+            key=return_reference,
+            channel=channel or spend.channel,
+            performed_by=performed_by,
+        )
+
+
 def loyalty_adjust(
     *, customer: Customer, points: int, reason: str, performed_by: AbstractBaseUser | None
 ) -> LoyaltyMovement:

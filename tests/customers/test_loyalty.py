@@ -105,6 +105,40 @@ def test_spending_online_and_at_the_till_debits_the_balance():
     assert_ledger_adds_up()
 
 
+def test_returned_goods_give_back_their_share_of_the_points_spent_once_per_return():
+    lea = CustomerFactory()
+    earn(lea, "500.00", "W-1")
+    loyalty.loyalty_spend(customer=lea, points=301, reference="W-2", channel=Channel.WEB)
+
+    def give_back(amount: str, key: str):
+        return loyalty.loyalty_spend_return(
+            customer=lea,
+            reference="W-2",
+            amount_returned=Decimal(amount),
+            total=Decimal("90.00"),
+            return_reference=key,
+        )
+
+    first = give_back("30.00", "W-2-R1")  # a third: 100.33 points, rounded down
+    replay = give_back("30.00", "W-2-R1")
+    rest = give_back("60.00", "W-2-R2")  # the rest: all 301 points are back
+    beyond = give_back("10.00", "W-2-R3")  # more than the order: nothing
+
+    assert (first.points, replay.pk, rest.points, beyond) == (100, first.pk, 201, None)
+    assert balance_of(lea) == 500
+    assert (
+        loyalty.loyalty_spend_return(
+            customer=lea,
+            reference="W-9",
+            amount_returned=Decimal(1),
+            total=Decimal(1),
+            return_reference="W-9-R1",
+        )
+        is None
+    )  # nothing was spent on W-9
+    assert_ledger_adds_up()
+
+
 def test_spending_more_than_held_is_refused_and_writes_nothing():
     lea = CustomerFactory()
     earn(lea, "50.00", "W-1")

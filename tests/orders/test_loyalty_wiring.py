@@ -30,13 +30,14 @@ from orders.checkout import (
     order_checkout,
 )
 from orders.checkout.exceptions import PaymentMismatch, PointsExceedTotal, PointsNeedCustomer
+from orders.fulfilment.exceptions import RefundTooHigh
 from orders.fulfilment.services import (
     fulfilment_cancel,
     order_cancel,
     pickup_mark_ready,
     pickups_expire_overdue,
 )
-from orders.models import CartStatus, Order, OrderStatus, Payment
+from orders.models import CartStatus, Order, OrderStatus, Payment, Return
 from orders.returns import return_create
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import (
@@ -200,13 +201,53 @@ def test_till_sale_spends_and_earns_and_a_return_takes_back_the_refunded_share(
         performed_by=seller,
     )
 
-    # 139 points times 69.90 / 139.80, rounded down.
-    assert ledger(lea)[-1] == ("reverse_earn", -69, order.number, "store")
+    # 139 points times 69.90 / 139.80, rounded down; the 400 points spent paid half of the
+    # returned dress's share: 200 come back.
+    assert ledger(lea)[-2:] == [
+        ("reverse_earn", -69, order.number, "store"),
+        ("reverse_spend", 200, order.number, "store"),
+    ]
     assert LoyaltyMovement.objects.get(kind="reverse_earn").key == (
         f"{order.number}-R{returned.pk}"
     )
     assert LoyaltyMovement.objects.get(kind="earn").performed_by == seller
-    assert balance(lea) == 500 - 400 + 139 - 69
+    assert balance(lea) == 500 - 400 + 139 - 69 + 200
+
+
+def test_a_return_refunds_in_money_what_was_paid_in_money_and_in_points_the_points(
+    lea, dress, store, make_staff
+):
+    seller = make_staff(roles.STORE_STAFF, stores=[store])
+    order = order_checkout(
+        cart=cart_of(lea, dress, quantity=2),  # 159.80
+        channel=Channel.STORE,
+        fulfilment=StoreSaleChoice(store=store),
+        payment=paid("139.80"),  # 400 points paid 20.00
+        performed_by=seller,
+        loyalty_points=400,
+    )
+    line = order.lines.get()
+
+    def give_back(amount: str):
+        return return_create(
+            order=order,
+            location=store,
+            lines=[(line.pk, 1)],
+            reason="too small",
+            refund_amount=Decimal(amount),
+            performed_by=seller,
+        )
+
+    with pytest.raises(RefundTooHigh) as refused:
+        give_back("79.90")  # the dress's price: 10.00 of it was paid in points
+    assert refused.value.extra["maximum"] == "69.90"
+    give_back("69.90")
+    give_back("69.90")  # the second dress: everything she paid, in money and in points, is back
+
+    assert sum(r.refund_amount for r in Return.objects.filter(order=order)) == order.total
+    spent_back = LoyaltyMovement.objects.filter(kind="reverse_spend")
+    assert [m.points for m in spent_back.order_by("pk")] == [200, 200]
+    assert balance(lea) == 500  # earned points taken back, spent points given back
 
 
 def test_one_rule_set_whatever_the_channel(dress, store):
