@@ -215,6 +215,22 @@ def loyalty_spend(
         )
 
 
+def _check_share(*, total: Decimal, amount_returned: Decimal) -> None:
+    if total <= 0 or amount_returned < 0:
+        raise ValidationError(_("The total must be positive and the amount returned not negative."))
+
+
+def _locked_movement(
+    customer: Customer, *, kind: str, reference: str
+) -> tuple[LoyaltyAccount | None, LoyaltyMovement | None]:
+    """Her account, locked until the end of the transaction, and its `kind` movement for
+    `reference` (None for what does not exist)."""
+    account = _locked_account(customer, create=False)
+    if account is None:
+        return None, None
+    return account, account.movements.filter(kind=kind, reference=reference).first()
+
+
 def loyalty_reverse(
     *,
     customer: Customer,
@@ -236,11 +252,9 @@ def loyalty_reverse(
     Raises:
         ValidationError: total not positive, or amount_returned negative.
     """
-    if total <= 0 or amount_returned < 0:
-        raise ValidationError(_("The total must be positive and the amount returned not negative."))
+    _check_share(total=total, amount_returned=amount_returned)
     with transaction.atomic():
-        account = _locked_account(customer, create=False)
-        earn = account and account.movements.filter(kind=Kind.EARN, reference=reference).first()
+        account, earn = _locked_movement(customer, kind=Kind.EARN, reference=reference)
         if earn is None:
             return None
         key = return_reference or f"auto-{uuid.uuid4().hex}"
@@ -318,11 +332,9 @@ def loyalty_spend_return(
     Raises:
         ValidationError: total not positive, or amount_returned negative.
     """
-    if total <= 0 or amount_returned < 0:
-        raise ValidationError(_("The total must be positive and the amount returned not negative."))
+    _check_share(total=total, amount_returned=amount_returned)
     with transaction.atomic():
-        account = _locked_account(customer, create=False)
-        spend = account and account.movements.filter(kind=Kind.SPEND, reference=reference).first()
+        account, spend = _locked_movement(customer, kind=Kind.SPEND, reference=reference)
         if spend is None:
             return None
         given = account.movements.filter(kind=Kind.REVERSE_SPEND, reference=reference)
