@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from unittest import mock
@@ -26,6 +25,7 @@ from customers.models import Customer
 from omni import demo
 from tests.campaigns.factories import consent, make_campaign
 from tests.conftest import ROOT
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -172,16 +172,6 @@ def start_beat(queue: str, folder, name: str) -> tuple[subprocess.Popen, object]
     return beat, log
 
 
-def wait_until(predicate: Callable[[], bool], *, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        pause.wait(0.2)  # a condition poll: the schedulers and the worker are other processes
-    return predicate()
-
-
 def queue_drained_after_the_ticks() -> None:
     """The solo worker takes tasks in order: once a launch queued now has run, the ticks
     queued before it have too."""
@@ -219,7 +209,7 @@ def test_two_real_beat_schedulers_send_a_scheduled_campaign_once(
             campaign.refresh_from_db()
             return campaign.status == CampaignStatus.SENT
 
-        assert wait_until(sent, timeout=90)
+        assert wait_until(sent, timeout=90, every=0.2)
         # Both schedulers tick the due task within milliseconds (the second reads the one-off
         # before the first disables it); give the second one time to be logged if it fires.
         wait_until(lambda: sum(fired(log, campaign) for _b, log in beats) == 2, timeout=15)

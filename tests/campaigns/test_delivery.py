@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections import Counter
 
 import pytest
@@ -18,6 +16,7 @@ from campaigns.selectors import campaign_progress
 from customers.models import Customer
 from omni import demo
 from tests.campaigns.factories import consent, make_campaign
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -114,16 +113,6 @@ def test_a_claimed_row_is_not_sent_by_another_batch_and_a_stale_claim_comes_back
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT
     assert campaign_progress(campaign=campaign).finished
-
-
-def wait_until(predicate, *, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        pause.wait(0.05)  # a condition poll: the worker runs in another process
-    return predicate()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import threading
-import time
 import uuid
 from collections import Counter
 
@@ -33,6 +31,7 @@ from tests.campaigns.worker_process import (
     unacknowledged_tasks,
     worker_environment,
 )
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -42,16 +41,6 @@ NOT_CONSENTED = 100
 # provider but not marked sent, in the middle of its fourth batch (services.BATCH_SIZE is 200).
 STALL_AT = 700
 CLAIMED = (STALL_AT // services.BATCH_SIZE + 1) * services.BATCH_SIZE  # rows claimed by then
-
-
-def wait_until(predicate, *, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        pause.wait(0.1)  # a condition poll: the worker runs in another process
-    return predicate()
 
 
 def customers_with_email_consent(*, eligible: int, without_consent: int) -> set[int]:
@@ -114,7 +103,7 @@ def test_a_worker_killed_mid_campaign_leaves_every_customer_exactly_one_message(
     )
     with celery_worker(queue=queue, env=first_env) as first:
         launched = services.campaign_launch(campaign=campaign)  # on commit: dispatch
-        assert wait_until(lambda: sink_delivered(**sink) >= STALL_AT, timeout=240)
+        assert wait_until(lambda: sink_delivered(**sink) >= STALL_AT, timeout=240, every=0.1)
         os.kill(first.pid, signal.SIGKILL)
         assert first.wait(timeout=20) == -signal.SIGKILL
 
@@ -141,10 +130,10 @@ def test_a_worker_killed_mid_campaign_leaves_every_customer_exactly_one_message(
     second_env = worker_environment(queue=queue, **sink_environment, CELERY_VISIBILITY_TIMEOUT="1")
     premature: list[Progress] = []
     with celery_worker(queue=queue, env=second_env):
-        assert wait_until(lambda: finished_watching(campaign, premature), timeout=240)
+        assert wait_until(lambda: finished_watching(campaign, premature), timeout=240, every=0.1)
         # Redelivered, run and acknowledged: the batches still queued could not send them all
         # (21 of 200 for 4,301 messages; without the redelivery the campaign never finishes).
-        assert wait_until(lambda: unacknowledged_tasks(queue) == [], timeout=30)
+        assert wait_until(lambda: unacknowledged_tasks(queue) == [], timeout=30, every=0.1)
 
     # Then every eligible customer received exactly one message, the others none; the message
     # the dead worker had handed over was offered twice and delivered once (its key).

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,6 +20,19 @@ ROOT = Path(__file__).resolve().parents[2]
 def children(pid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
     return [int(line) for line in found.stdout.split()]
+
+
+def answers(port: int) -> bool:
+    """The web server answers /healthz (any status: it is up)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", "/healthz")
+        connection.getresponse().read()
+        return True
+    except OSError:
+        return False
+    finally:
+        connection.close()
 
 
 def alive(pid: int) -> bool:
@@ -58,20 +73,17 @@ def test_stopping_run_all_stops_the_web_server_the_worker_and_the_scheduler(tmp_
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(started) < 3:
-            started = children(run_all.pid)
-            time.sleep(0.2)
-        assert len(started) == 3, "run_all did not start web, worker and beat"
-        time.sleep(2)  # past the processes' own start-up
+        assert wait_until(lambda: len(children(run_all.pid)) == 3, timeout=60), (
+            "run_all did not start web, worker and beat"
+        )
+        started = children(run_all.pid)
+        assert wait_until(lambda: answers(port), timeout=60), "the web server never answered"
         assert run_all.poll() is None
 
         run_all.send_signal(stop)
 
         assert run_all.wait(timeout=40) is not None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and any(alive(pid) for pid in started):
-            time.sleep(0.2)
+        wait_until(lambda: not any(alive(pid) for pid in started), timeout=20)
         assert not [pid for pid in started if alive(pid)], "a child outlived run_all"
     finally:  # whatever happened, leave nothing running
         run_all.kill()
