@@ -9,7 +9,6 @@ checkout service. The pickup and order screens are in orders.fulfilment.views.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
@@ -33,7 +32,7 @@ from omni.views import StaffScreenMixin
 from orders.cart import services
 from orders.cart.links import cart_send_link
 from orders.cart.selectors import cart_trail, cart_view, open_cart_of
-from orders.checkout.discounts import discount_amounts, discount_quote
+from orders.checkout.discounts import discount_quote, discount_saving
 from orders.checkout.services import order_checkout
 from orders.checkout.types import PaymentInfo, StoreSaleChoice
 from orders.forms import (
@@ -427,9 +426,7 @@ class TillPayView(_TillMixin, View):
                 del form.errors[name]  # the payment is not taken yet: only the code is wrong
             form.add_error("discount_code", error.detail)
             return self.render_till(request, cart, pay_form=form, status=400)
-        saved = sum(
-            discount_amounts([line.line_total for line in view.lines], discount), Decimal("0.00")
-        )
+        saved = discount_saving([line.line_total for line in view.lines], discount)
         to_pay = view.total - saved
         typed = {name: request.POST.get(name) for name in ("provider", "reference")}
         form = TillPayForm(initial={**typed, "amount": to_pay, "discount_code": discount.code})

@@ -153,6 +153,12 @@ def discount_amounts(totals: Sequence[Decimal], discount: Discount) -> list[Deci
     return shares
 
 
+def discount_saving(totals: Sequence[Decimal], discount: Discount) -> Decimal:
+    """What `discount` takes off lines worth `totals` in all: the amount the till announces
+    before the sale is the one `discount_lines` takes at checkout."""
+    return sum(discount_amounts(totals, discount), Decimal("0.00"))
+
+
 def discount_lines(lines: Sequence[OrderLine], discount: Discount, *, vat_of) -> Decimal:
     """Take the discount off the unsaved order lines (total and VAT); return what it took."""
     amounts = discount_amounts([line.line_total for line in lines], discount)
