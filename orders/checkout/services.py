@@ -17,6 +17,7 @@ loyalty account lock last (returns and cancellations too): no lock cycle with th
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -26,7 +27,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import IntegerField, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,9 +35,8 @@ from customers.models import Customer
 from inventory import services as stock
 from inventory.allocation import get_strategy
 from inventory.exceptions import InsufficientStock, ServiceNotOffered
-from inventory.models import Location, LocationKind
-from inventory.selectors import Channel as StockChannel
-from inventory.selectors import available_expression, locations, pickup_ready_at, stock_levels
+from inventory.models import Location, LocationKind, Product, StockLevel, Variant
+from inventory.selectors import locations, pickup_ready_at
 from inventory.services import StockLine
 from omni.db import insert_together
 from orders.cart.services import cart_convert_open_of, cart_mark_converted
@@ -437,20 +436,61 @@ def order_checkout(
     return order
 
 
+def _columns(model, alias: str) -> tuple[list[str], str]:
+    fields = model._meta.concrete_fields
+    names = [field.attname for field in fields]
+    return names, ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+
+
+@functools.cache
+def _cart_lines_sql() -> tuple[tuple[list[str], list[str], list[str]], str]:
+    """The statement of `_cart_lines`, written once per process (the ORM took longer to compile
+    its `select_related` and shelf subquery than PostgreSQL took to run them): the lines with
+    their variant and product, and the units the store of a pickup can promise for each (the
+    rule of `inventory.selectors.available_expression`: on hand - reserved - the location's
+    safety stock for pickup, at least 0; NULL without a stock level or without a store)."""
+    line_names, line_columns = _columns(CartLine, "cl")
+    variant_names, variant_columns = _columns(Variant, "v")
+    product_names, product_columns = _columns(Product, "p")
+    sql = f"""
+        SELECT {line_columns}, {variant_columns}, {product_columns},
+            CASE WHEN s.id IS NULL THEN NULL
+                WHEN s.on_hand - s.reserved - l.safety_stock_pickup > 0
+                THEN s.on_hand - s.reserved - l.safety_stock_pickup ELSE 0 END
+        FROM {CartLine._meta.db_table} cl
+        JOIN {Variant._meta.db_table} v ON v.id = cl.variant_id
+        JOIN {Product._meta.db_table} p ON p.id = v.product_id
+        LEFT JOIN {StockLevel._meta.db_table} s
+            ON s.variant_id = cl.variant_id AND s.location_id = %s
+        LEFT JOIN {Location._meta.db_table} l ON l.id = s.location_id
+        WHERE cl.cart_id = %s
+        ORDER BY cl.variant_id
+    """
+    return (line_names, variant_names, product_names), sql
+
+
 def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> list[CartLine]:
     """The cart's lines with their articles, in variant order. For a pickup each line also
     carries `shelf`: the units its store can promise for it (None without a stock level), read
     in the same query."""
-    lines = CartLine.objects.filter(cart=cart).select_related("variant__product")
-    if isinstance(choice, PickupChoice):
-        units = (
-            stock_levels()
-            .filter(location=choice.store, variant_id=OuterRef("variant_id"))
-            .annotate(units=available_expression(StockChannel.PICKUP))
-            .values("units")[:1]
-        )
-        lines = lines.annotate(shelf=Subquery(units, output_field=IntegerField()))
-    return list(lines.order_by("variant_id"))
+    (line_names, variant_names, product_names), sql = _cart_lines_sql()
+    store_id = choice.store.pk if isinstance(choice, PickupChoice) else None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [store_id, cart.pk])
+        rows = cursor.fetchall()
+    alias = connection.alias
+    lines = []
+    first = len(line_names)
+    second = first + len(variant_names)
+    third = second + len(product_names)
+    for row in rows:
+        line = CartLine.from_db(alias, line_names, row[:first])
+        variant = Variant.from_db(alias, variant_names, row[first:second])
+        variant.product = Product.from_db(alias, product_names, row[second:third])
+        line.variant = variant
+        line.shelf = row[third]
+        lines.append(line)
+    return lines
 
 
 def _prefetched(instance, **related: list) -> None:
