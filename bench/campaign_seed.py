@@ -33,7 +33,9 @@ def seed(*, customers: int) -> float:
             _consents(cursor, channel=channel, now=now)
         _suppressed(cursor)
         _at_cap(cursor, now=now)
-        cursor.execute("ANALYZE")
+        # As autovacuum would after a load this size: statistics, and the visibility map that
+        # lets the consent lookups read their index alone.
+        cursor.execute("VACUUM ANALYZE")
     return time.perf_counter() - started
 
 

@@ -234,7 +234,15 @@ class ConsentState(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "channel"], name="consent_state_unique"),
         ]
-        indexes = [models.Index(fields=["channel", "granted"], name="consent_state_granted")]
+        indexes = [
+            # Who granted a channel: the segment rules' and campaign rules' consent lookups
+            # (campaigns.conditions, campaigns.rules.reachable_on) read it without the table.
+            models.Index(
+                fields=["channel", "customer"],
+                name="consent_granted_by_channel",
+                condition=models.Q(granted=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.channel} {'granted' if self.granted else 'withdrawn'}"
