@@ -7,6 +7,8 @@ whole segment stays one SQL query. Imported (and so registered) by campaigns.seg
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from decimal import Decimal
 
 from django.db.models import (
@@ -172,6 +174,18 @@ def _consent(condition: Condition) -> Q:
     return granted if condition.op == "granted" else ~granted
 
 
+def _consent_any(conditions: list[Condition]) -> Q:
+    """Granted on any of several channels: one EXISTS over them (the others OR'd as they are)."""
+    channels = [condition.value for condition in conditions if condition.op == "granted"]
+    parts = [_consent(condition) for condition in conditions if condition.op != "granted"]
+    if channels:
+        granted = ConsentState.objects.filter(
+            customer=OuterRef("pk"), channel__in=channels, granted=True
+        )
+        parts.append(exists(granted))
+    return functools.reduce(operator.or_, parts)
+
+
 register(
     ConditionType(
         "age",
@@ -239,6 +253,7 @@ register(
             "not_granted": choice(tuple(ContactChannel.values)),
         },
         _consent,
+        compile_any=_consent_any,
     )
 )
 

@@ -136,7 +136,12 @@ Compiler = Callable[[Condition], Q]
 
 @dataclass(frozen=True)
 class ConditionType:
-    """A field a rule may name: per operator, how its value is parsed; and how it compiles."""
+    """A field a rule may name: per operator, how its value is parsed; and how it compiles.
+
+    `compile_any`, when given, compiles several conditions on this field that sit in one "any"
+    group, together: the same customers as their compiled `Q`s OR'd, in a form the database
+    runs better (consent on e-mail or SMS: one EXISTS over both channels, which PostgreSQL
+    joins once, rather than two it must probe for every customer)."""
 
     field: str
     label: str
@@ -144,6 +149,7 @@ class ConditionType:
     compile: Compiler
     options: dict[str, Callable[[Value], Value]] = field(default_factory=dict)
     required_options: tuple[str, ...] = ()
+    compile_any: Callable[[list[Condition]], Q] | None = None
 
 
 REGISTRY: dict[str, ConditionType] = {}
@@ -221,15 +227,41 @@ def _walk(node: Value, path: str, depth: int, now: dt.datetime | None) -> Q:
         children = node[key]
         if not isinstance(children, list) or not children:
             raise SegmentRuleError(_node_path(path, key), _("expected a non-empty list of rules"))
+        if key == "any":
+            return _any_group(children, _node_path(path, key), depth + 1, now)
         compiled = Q()
         for index, child in enumerate(children):
-            child_q = _walk(child, f"{_node_path(path, key)}[{index}]", depth + 1, now)
-            compiled = (compiled & child_q) if key == "all" or index == 0 else (compiled | child_q)
+            compiled &= _walk(child, f"{_node_path(path, key)}[{index}]", depth + 1, now)
         return compiled
     kind, op, value, options = _check_condition(node, path)
     if now is None:
         return Q()
     return kind.compile(Condition(field=kind.field, op=op, value=value, options=options, now=now))
+
+
+def _any_group(children: list, path: str, depth: int, now: dt.datetime | None) -> Q:
+    """An "any" group: its rules OR'd, those on a field with `compile_any` compiled together."""
+    parts: list[Q] = []
+    together: dict[str, list[Condition]] = {}
+    for index, child in enumerate(children):
+        child_path = f"{path}[{index}]"
+        kind = REGISTRY.get(child.get("field")) if isinstance(child, dict) else None
+        if kind is None or kind.compile_any is None or depth > MAX_DEPTH:
+            parts.append(_walk(child, child_path, depth, now))
+            continue
+        _kind, op, value, options = _check_condition(child, child_path)
+        if now is not None:
+            condition = Condition(field=kind.field, op=op, value=value, options=options, now=now)
+            together.setdefault(kind.field, []).append(condition)
+    for name, same_field in together.items():
+        kind = REGISTRY[name]
+        parts.append(
+            kind.compile(same_field[0]) if len(same_field) == 1 else kind.compile_any(same_field)
+        )
+    compiled = parts[0]
+    for part in parts[1:]:
+        compiled |= part
+    return compiled
 
 
 def validate_rules(rules: Value) -> None:

@@ -88,6 +88,40 @@ def test_consent_per_channel():
     }
 
 
+def test_consent_on_any_of_several_channels_is_one_lookup():
+    email = CustomerFactory()
+    consent(email, "email")
+    sms_and_push = CustomerFactory()
+    consent(sms_and_push, "sms")
+    consent(sms_and_push, "push")
+    withdrawn = CustomerFactory()
+    consent(withdrawn, "email", granted=False)
+    never = CustomerFactory()
+    either = {
+        "any": [
+            {"field": "consent", "op": "granted", "value": "email"},
+            {"field": "age", "op": "gte", "value": 200},
+            {"field": "consent", "op": "granted", "value": "sms"},
+        ]
+    }
+
+    assert ids(either) == {email.pk, sms_and_push.pk}
+    # The two consent rules compiled into one EXISTS over both channels (joined once).
+    sql = str(segment_customers(rules=either).query)
+    assert sql.count("customers_consentstate") == 1
+    assert ids({"not": either}) == {withdrawn.pk, never.pk}
+    mixed = {
+        "any": [
+            {"field": "consent", "op": "not_granted", "value": "email"},
+            {"field": "consent", "op": "granted", "value": "push"},
+        ]
+    }
+    assert ids(mixed) == {sms_and_push.pk, withdrawn.pk, never.pk}
+    with pytest.raises(SegmentRuleError) as error:
+        validate_rules({"any": [either["any"][0], {"field": "consent", "op": "granted"}]})
+    assert error.value.path == "any[1].value"
+
+
 def test_orders_count_and_total_spent_with_a_window():
     loyal = CustomerFactory()
     for days_ago in (1, 10, 100):
