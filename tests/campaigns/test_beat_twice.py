@@ -193,16 +193,19 @@ def test_two_real_beat_schedulers_send_a_scheduled_campaign_once(
     worker_outbox, celery_worker_process, tmp_path
 ):
     customers = email_customers(120)
+    # Scheduled before the schedulers start: both load it from the database. (Scheduled while
+    # they start, its beat rows' writes raced theirs on django-celery-beat's change-tracking row,
+    # PostgreSQL broke the lock cycle and the test failed on a deadlock, not on what it checks.)
+    campaign = make_campaign(
+        schedule=services.Schedule(
+            kind=ScheduleKind.AT, send_at=timezone.now() + dt.timedelta(seconds=12)
+        )
+    )
     beats = [start_beat(celery_worker_process, tmp_path, name) for name in ("beat-1", "beat-2")]
     try:
         assert wait_until(
             lambda: all(log.exists() and "beat: Starting" in log.read_text() for _b, log in beats),
             timeout=30,
-        )
-        campaign = make_campaign(
-            schedule=services.Schedule(
-                kind=ScheduleKind.AT, send_at=timezone.now() + dt.timedelta(seconds=12)
-            )
         )
 
         def sent() -> bool:
