@@ -253,6 +253,8 @@ def _any_group(children: list, path: str, depth: int, now: dt.datetime | None) -
         if now is not None:
             condition = Condition(field=kind.field, op=op, value=value, options=options, now=now)
             together.setdefault(kind.field, []).append(condition)
+    if now is None:  # validated only
+        return Q()
     for name, same_field in together.items():
         kind = REGISTRY[name]
         parts.append(

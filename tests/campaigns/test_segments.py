@@ -105,6 +105,7 @@ def test_consent_on_any_of_several_channels_is_one_lookup():
         ]
     }
 
+    validate_rules(either)  # valid: nothing raised
     assert ids(either) == {email.pk, sms_and_push.pk}
     # The two consent rules compiled into one EXISTS over both channels (joined once).
     sql = str(segment_customers(rules=either).query)
@@ -117,6 +118,9 @@ def test_consent_on_any_of_several_channels_is_one_lookup():
         ]
     }
     assert ids(mixed) == {sms_and_push.pk, withdrawn.pk, never.pk}
+    only_consents = {"any": [either["any"][0], either["any"][2]]}
+    services.segment_create(name="E-mail or SMS", rules=only_consents)
+    assert ids(only_consents) == {email.pk, sms_and_push.pk}
     with pytest.raises(SegmentRuleError) as error:
         validate_rules({"any": [either["any"][0], {"field": "consent", "op": "granted"}]})
     assert error.value.path == "any[1].value"
