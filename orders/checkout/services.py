@@ -27,6 +27,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import IntegerField, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,7 +37,8 @@ from inventory import services as stock
 from inventory.allocation import get_strategy
 from inventory.exceptions import InsufficientStock, ServiceNotOffered
 from inventory.models import Location, LocationKind, Product, StockLevel, Variant
-from inventory.selectors import locations, pickup_ready_at
+from inventory.selectors import Channel as StockChannel
+from inventory.selectors import available_expression, locations, pickup_ready_at, stock_levels
 from inventory.services import StockLine
 from omni.db import insert_together
 from orders.cart.services import cart_convert_open_of, cart_mark_converted
@@ -473,8 +475,10 @@ def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> list[CartLine]:
     """The cart's lines with their articles, in variant order. For a pickup each line also
     carries `shelf`: the units its store can promise for it (None without a stock level), read
     in the same query."""
-    (line_names, variant_names, product_names), sql = _cart_lines_sql()
     store_id = choice.store.pk if isinstance(choice, PickupChoice) else None
+    if connection.vendor != "postgresql":  # SQLite (`make run`): its values need converting
+        return _cart_lines_orm(cart, store_id)
+    (line_names, variant_names, product_names), sql = _cart_lines_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [store_id, cart.pk])
         rows = cursor.fetchall()
@@ -491,6 +495,20 @@ def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> list[CartLine]:
         line.shelf = row[third]
         lines.append(line)
     return lines
+
+
+def _cart_lines_orm(cart: Cart, store_id: int | None) -> list[CartLine]:
+    """`_cart_lines` through the ORM, which converts SQLite's values (decimals...)."""
+    lines = CartLine.objects.filter(cart=cart).select_related("variant__product")
+    if store_id is not None:
+        units = (
+            stock_levels()
+            .filter(location_id=store_id, variant_id=OuterRef("variant_id"))
+            .annotate(units=available_expression(StockChannel.PICKUP))
+            .values("units")[:1]
+        )
+        lines = lines.annotate(shelf=Subquery(units, output_field=IntegerField()))
+    return list(lines.order_by("variant_id"))
 
 
 def _prefetched(instance, **related: list) -> None:
