@@ -1,5 +1,9 @@
 """Channel backends: e-mail through Django's mail backends, console and file sinks for
-development and tests, an HTTP backend for an SMS or push provider, and a null backend."""
+development and tests, an HTTP backend for an SMS or push provider, and a null backend.
+
+A push message's `to` is the customer's active device tokens joined by commas
+(`OutgoingMessage.tokens` splits them); the file sink also writes them as a list.
+"""
 
 from __future__ import annotations
 
@@ -58,16 +62,17 @@ class FileBackend(BaseBackend):
     def send(self, message: OutgoingMessage) -> DeliveryResult:
         path = Path(self.options.get("path") or settings.VAR_DIR / "messages" / "outbox.jsonl")
         path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(
-            {
-                "channel": message.channel,
-                "to": message.to,
-                "subject": message.subject,
-                "body": message.body,
-                "key": message.idempotency_key,
-                "at": timezone.now().isoformat(),
-            }
-        )
+        record = {
+            "channel": message.channel,
+            "to": message.to,
+            "subject": message.subject,
+            "body": message.body,
+            "key": message.idempotency_key,
+            "at": timezone.now().isoformat(),
+        }
+        if message.channel == "push":
+            record["tokens"] = message.tokens
+        line = json.dumps(record)
         with path.open("a", encoding="utf-8") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)  # several worker processes append to one file
             handle.write(line + "\n")
@@ -86,15 +91,20 @@ class HttpBackend(BaseBackend):
 
     The idempotency key travels in an Idempotency-Key header so a provider drops a resend.
     5xx answers and network errors are transient (retry); 4xx are permanent (failed).
+
+    Push: the body also carries `tokens`, the list of device tokens, and the provider may answer
+    (with 2xx or 4xx) `{"invalid_tokens": [...]}`, the tokens it will never deliver to (FCM's
+    UNREGISTERED, APNs' 410); a 410 without that list rejects every token. Those come back in
+    `rejected_tokens`, and a message none of whose tokens was taken is failed.
     """
 
     def send(self, message: OutgoingMessage) -> DeliveryResult:
-        payload = json.dumps(
-            {"to": message.to, "subject": message.subject, "body": message.body}
-        ).encode()
+        content = {"to": message.to, "subject": message.subject, "body": message.body}
+        if message.channel == "push":
+            content["tokens"] = message.tokens
         request = urllib.request.Request(
             self.options["url"],
-            data=payload,
+            data=json.dumps(content).encode(),
             method="POST",
             headers={
                 "Content-Type": "application/json",
@@ -105,14 +115,45 @@ class HttpBackend(BaseBackend):
         timeout = self.options.get("timeout", 5)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                body = json.loads(response.read() or b"{}")
+                body = _json(response.read())
         except urllib.error.HTTPError as exc:
             status = (
                 DeliveryStatus.RETRY
                 if exc.code >= 500 or exc.code == 429
                 else DeliveryStatus.FAILED
             )
-            return DeliveryResult(status, error=f"HTTP {exc.code}")
+            rejected = _rejected(message, _json(exc.read()), gone=exc.code == 410)
+            return DeliveryResult(status, error=f"HTTP {exc.code}", rejected_tokens=rejected)
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             return DeliveryResult(DeliveryStatus.RETRY, error=str(exc))
-        return DeliveryResult(DeliveryStatus.SENT, provider_id=str(body.get("id", "")))
+        rejected = _rejected(message, body, gone=False)
+        if message.tokens and set(rejected) >= set(message.tokens):
+            return DeliveryResult(
+                DeliveryStatus.FAILED,
+                provider_id=str(body.get("id", "")),
+                error="every device token was rejected",
+                rejected_tokens=rejected,
+            )
+        return DeliveryResult(
+            DeliveryStatus.SENT, provider_id=str(body.get("id", "")), rejected_tokens=rejected
+        )
+
+
+def _json(raw: bytes) -> dict:
+    """A provider's JSON answer; {} for an empty or non-JSON body (a proxy's error page)."""
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _rejected(message: OutgoingMessage, body: dict, *, gone: bool) -> tuple[str, ...]:
+    """The message's device tokens the provider's answer reports invalid."""
+    if not message.tokens:
+        return ()
+    listed = body.get("invalid_tokens")
+    if isinstance(listed, list):
+        invalid = {str(token) for token in listed}
+        return tuple(token for token in message.tokens if token in invalid)
+    return tuple(message.tokens) if gone else ()

@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from omni.exceptions import DomainError
 
 CHANNELS = ("email", "sms", "push")
+# A push message goes to the customer's active devices: `to` is their tokens joined by this
+# (tokens never hold one: customers.models_devices.TOKEN_PATTERN).
+PUSH_TOKEN_SEPARATOR = ","
 
 
 class UnknownChannel(DomainError):
@@ -35,11 +38,25 @@ class OutgoingMessage:
     html_body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def tokens(self) -> list[str]:
+        """The device tokens a push message goes to (empty for other channels)."""
+        if self.channel != "push":
+            return []
+        return [token for token in self.to.split(PUSH_TOKEN_SEPARATOR) if token]
+
 
 class DeliveryResult(NamedTuple):
     status: DeliveryStatus
     provider_id: str = ""
     error: str = ""
+    # Push: device tokens the provider reported invalid (uninstalled app, expired token).
+    rejected_tokens: tuple[str, ...] = ()
+
+
+def push_recipient(tokens: list[str]) -> str:
+    """The `to` of a push message for these device tokens."""
+    return PUSH_TOKEN_SEPARATOR.join(tokens)
 
 
 class BaseBackend:

@@ -7,9 +7,16 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from django.core import mail
 
-from omni.messaging import DeliveryStatus, UnknownChannel, send_message
+from omni.messaging import (
+    DeliveryResult,
+    DeliveryStatus,
+    UnknownChannel,
+    push_recipient,
+    push_tokens_rejected,
+    send_message,
+)
 from omni.messaging.backends import FileBackend, HttpBackend
-from omni.messaging.base import OutgoingMessage
+from omni.messaging.base import BaseBackend, OutgoingMessage
 
 
 def message(**overrides) -> OutgoingMessage:
@@ -66,7 +73,8 @@ def test_an_unknown_channel_is_refused():
 
 
 class Provider(BaseHTTPRequestHandler):
-    answers: list[int] = []
+    # A status (answered with {"id": "prov-1"}), or a status and the JSON body to answer.
+    answers: list[int | tuple[int, dict]] = []
     seen: list[dict] = []
 
     def do_POST(self):
@@ -78,11 +86,12 @@ class Provider(BaseHTTPRequestHandler):
                 "body": json.loads(self.rfile.read(length)),
             }
         )
-        status = Provider.answers.pop(0)
+        answer = Provider.answers.pop(0)
+        status, body = answer if isinstance(answer, tuple) else (answer, {"id": "prov-1"})
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(json.dumps({"id": "prov-1"}).encode())
+        self.wfile.write(json.dumps(body).encode())
 
     def log_message(self, *args):
         return
@@ -120,3 +129,109 @@ def test_http_backend_treats_an_unreachable_provider_as_transient():
     backend = HttpBackend(channel="push", url="http://127.0.0.1:1/send", timeout=1)
 
     assert backend.send(message()).status == DeliveryStatus.RETRY
+
+
+# --- push: addressed to device tokens; the provider's invalid tokens are reported ---------------
+
+PHONE, TABLET = "fcm:phone-APA91b", "apns/tablet+64hex="
+
+
+def push(**overrides) -> OutgoingMessage:
+    values = {"channel": "push", "to": push_recipient([PHONE, TABLET]), "subject": "Prête"}
+    return message(**{**values, **overrides})
+
+
+def test_a_push_message_is_addressed_to_its_device_tokens(tmp_path):
+    backend = FileBackend(channel="push", path=str(tmp_path / "out.jsonl"))
+
+    backend.send(push())
+
+    [line] = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert line["tokens"] == [PHONE, TABLET]
+    assert line["to"] == f"{PHONE},{TABLET}"
+    assert message().tokens == []  # an SMS has no device tokens
+
+
+def test_http_push_sends_the_tokens_and_reports_those_the_provider_rejects(provider):
+    backend = HttpBackend(channel="push", url=provider, token="secret", timeout=2)
+    Provider.answers = [
+        (200, {"id": "prov-2", "invalid_tokens": [TABLET, "someone-elses"]}),
+        (200, {"id": "prov-3", "invalid_tokens": [PHONE, TABLET]}),
+        (410, {}),
+        (400, {"invalid_tokens": [PHONE]}),
+        (503, {}),
+    ]
+
+    partly, none_left, gone, refused, busy = (backend.send(push()) for _ in range(5))
+
+    assert Provider.seen[0]["body"]["tokens"] == [PHONE, TABLET]
+    assert (partly.status, partly.provider_id, partly.rejected_tokens) == (
+        DeliveryStatus.SENT,
+        "prov-2",
+        (TABLET,),
+    )
+    assert (none_left.status, none_left.rejected_tokens) == (
+        DeliveryStatus.FAILED,
+        (PHONE, TABLET),
+    )
+    assert (gone.status, gone.rejected_tokens) == (DeliveryStatus.FAILED, (PHONE, TABLET))
+    assert (refused.status, refused.rejected_tokens) == (DeliveryStatus.FAILED, (PHONE,))
+    assert (busy.status, busy.rejected_tokens) == (DeliveryStatus.RETRY, ())
+
+
+class RejectingBackend(BaseBackend):
+    """Reports a token of the message and one it was never sent to as invalid."""
+
+    def send(self, message: OutgoingMessage) -> DeliveryResult:
+        return DeliveryResult(
+            DeliveryStatus.SENT, provider_id="p", rejected_tokens=(TABLET, "not-addressed")
+        )
+
+
+@pytest.mark.django_db  # the customers app's receiver disables the devices
+def test_send_message_announces_only_the_addressed_rejected_tokens(settings):
+    settings.OMNI_MESSAGING_BACKENDS = {
+        **settings.OMNI_MESSAGING_BACKENDS,
+        "push": f"{__name__}.RejectingBackend",
+    }
+    heard = []
+
+    def listen(sender, **kwargs):
+        heard.append(kwargs)
+
+    push_tokens_rejected.connect(listen)
+    try:
+        result = send_message(
+            channel="push",
+            to=push_recipient([PHONE, TABLET]),
+            subject="Prête",
+            body="Votre commande",
+            idempotency_key="order-42-ready",
+        )
+    finally:
+        push_tokens_rejected.disconnect(listen)
+
+    assert result.status == DeliveryStatus.SENT
+    assert [(kw["tokens"], kw["idempotency_key"]) for kw in heard] == [([TABLET], "order-42-ready")]
+
+
+def test_a_failing_receiver_does_not_lose_the_providers_answer(settings, caplog):
+    settings.OMNI_MESSAGING_BACKENDS = {
+        **settings.OMNI_MESSAGING_BACKENDS,
+        "push": f"{__name__}.RejectingBackend",
+    }
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("database down")
+
+    push_tokens_rejected.connect(broken)
+    try:
+        with caplog.at_level("ERROR"):
+            result = send_message(
+                channel="push", to=TABLET, subject="", body="Prête", idempotency_key="k"
+            )
+    finally:
+        push_tokens_rejected.disconnect(broken)
+
+    assert result.status == DeliveryStatus.SENT
+    assert "push_tokens_rejected receiver" in caplog.text
