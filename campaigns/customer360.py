@@ -14,7 +14,7 @@ from django.apps import apps
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from campaigns.models import DiscountCode, Message, MessageStatus
 from customers.customer360.registry import (
@@ -105,14 +105,20 @@ def messages_panel(customer: Customer, viewer: Viewer) -> Panel:
         key="messages",
         title=_("Campaign messages"),
         facts=(
-            Fact(_("Received"), str(counts["received"])),
-            Fact(_("Opened"), str(counts["opened"])),
-            Fact(_("Clicked"), str(counts["clicked"])),
+            Fact(pgettext("message count", "Received"), str(counts["received"])),
+            Fact(pgettext("message count", "Opened"), str(counts["opened"])),
+            Fact(pgettext("message count", "Clicked"), str(counts["clicked"])),
         ),
         tables=(
             Table(
                 _("Attributed orders"),
-                (_("Placed"), _("Order"), _("Total"), _("Campaign"), _("Channel")),
+                (
+                    pgettext("order date", "Placed"),
+                    _("Order"),
+                    _("Total"),
+                    _("Campaign"),
+                    _("Channel"),
+                ),
                 rows,
                 empty=_("No order attributed to a message."),
             ),

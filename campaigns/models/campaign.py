@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaigns.models.segment import Segment
 from customers.models import ContactChannel
@@ -16,7 +17,7 @@ class CampaignStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SCHEDULED = "scheduled", _("Scheduled")
     SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
+    SENT = "sent", pgettext_lazy("campaign status", "Sent")
     CANCELLED = "cancelled", _("Cancelled")
 
 
@@ -165,8 +166,8 @@ class CampaignVariant(models.Model):
     split_percent = models.PositiveSmallIntegerField(_("share (%)"), default=100)
 
     class Meta:
-        verbose_name = _("variant")
-        verbose_name_plural = _("variants")
+        verbose_name = pgettext_lazy("A/B test", "variant")
+        verbose_name_plural = pgettext_lazy("A/B test", "variants")
         ordering = ["campaign", "name"]
         constraints = [
             models.UniqueConstraint(fields=["campaign", "name"], name="campaign_variant_unique"),
@@ -185,7 +186,7 @@ class VariantContent(models.Model):
 
     variant = models.ForeignKey(
         CampaignVariant,
-        verbose_name=_("variant"),
+        verbose_name=pgettext_lazy("A/B test", "variant"),
         on_delete=models.CASCADE,
         related_name="contents",
     )
@@ -205,7 +206,7 @@ class VariantContent(models.Model):
 
 
 class CampaignAction(models.TextChoices):
-    CREATED = "created", _("Created")
+    CREATED = "created", pgettext_lazy("campaign action", "Created")
     SCHEDULED = "scheduled", _("Scheduled")
     LAUNCHED = "launched", _("Launched")
     FINISHED = "finished", _("Finished")

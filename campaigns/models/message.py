@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaigns.models.campaign import Campaign, CampaignVariant
 from customers.models import ContactChannel
@@ -37,7 +38,7 @@ class Message(models.Model):
     )
     variant = models.ForeignKey(
         CampaignVariant,
-        verbose_name=_("variant"),
+        verbose_name=pgettext_lazy("A/B test", "variant"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

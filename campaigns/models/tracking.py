@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaigns.models.campaign import Campaign, CampaignVariant
 from campaigns.models.message import Message
@@ -20,7 +21,7 @@ from customers.models import ContactChannel
 class TrackingKind(models.TextChoices):
     OPEN = "open", _("Opened")
     CLICK = "click", _("Clicked")
-    DELIVERED = "delivered", _("Delivered")
+    DELIVERED = "delivered", pgettext_lazy("tracking event", "Delivered")
     SOFT_BOUNCE = "soft_bounce", _("Soft bounce")
     HARD_BOUNCE = "hard_bounce", _("Hard bounce")
     COMPLAINT = "complaint", _("Spam complaint")
@@ -66,7 +67,7 @@ class TrackingEvent(models.Model):
 
 
 class TouchKind(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("attribution touch", "Open")
     CLICK = "click", _("Click")
     CODE = "code", _("Discount code")  # she paid with the message's code: always the last touch
 
@@ -86,7 +87,7 @@ class Attribution(models.Model):
     )
     variant = models.ForeignKey(
         CampaignVariant,
-        verbose_name=_("variant"),
+        verbose_name=pgettext_lazy("A/B test", "variant"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
