@@ -405,3 +405,8 @@ class CustomerAccessAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return _is_administrator(request) or super().has_module_permission(request)
+
+
+# The device register's admin lives in its own module (this one is long); importing it here
+# registers it, as Django only discovers admin.py.
+from customers import admin_devices  # noqa: E402, F401

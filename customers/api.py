@@ -31,11 +31,14 @@ from customers.models import (
     ConsentState,
     ContactChannel,
     Customer,
+    Device,
+    DevicePlatform,
     Gender,
     LoyaltyMovementKind,
     LoyaltyTier,
     OptInLevel,
 )
+from customers.models_devices import TOKEN_MAX_LENGTH, TOKEN_PATTERN
 from inventory.models import Location, LocationKind
 
 ISSUE_TOKEN = "customers.issue_customer_token"
@@ -263,11 +266,71 @@ class MeLoyaltyApi(CustomerApi):
         return Response(self.OutputSerializer(output).data)
 
 
+class DeviceOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Device
+        fields = ["platform", "token", "app_version", "created_at", "last_seen_at"]
+        read_only_fields = fields
+
+
+class MeDevicesApi(CustomerApi):
+    """The signed-in customer's app installations that receive her push notifications."""
+
+    class InputSerializer(serializers.Serializer):
+        platform = serializers.ChoiceField(choices=DevicePlatform.choices)
+        token = serializers.RegexField(
+            TOKEN_PATTERN,
+            max_length=TOKEN_MAX_LENGTH,
+            error_messages={"invalid": _("The push token holds characters no provider uses.")},
+            help_text=_("The push provider's token for this installation (FCM, APNs)."),
+        )
+        app_version = serializers.CharField(max_length=40, required=False, default="")
+
+    @extend_schema(responses=DeviceOutput(many=True))
+    def get(self, request: Request) -> Response:
+        devices = Device.objects.filter(customer=request_customer(request), active=True)
+        return Response(DeviceOutput(devices, many=True).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: DeviceOutput, 200: DeviceOutput},
+        description=_(
+            "Register this installation (201), or register it again (200): the app may call it "
+            "on every launch. A token registered by another customer moves to this one."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        registration = services.device_register(
+            customer=request_customer(request), **serializer.validated_data
+        )
+        status = 201 if registration.created else 200
+        return Response(DeviceOutput(registration.device).data, status=status)
+
+
+class MeDeviceApi(CustomerApi):
+    """One of the signed-in customer's devices, by its push token."""
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, token: str) -> Response:
+        services.device_unregister(token=token, customer=request_customer(request))
+        return Response(status=204)
+
+
 # Mounted under /api/v1/ by omni/urls.py; names listed in API_ROOT appear in the API root.
 urlpatterns: list = [
     path("auth/customer-token/", CustomerTokenApi.as_view(), name="customer-token"),
     path("me/", MeApi.as_view(), name="me"),
     path("me/consents/", MeConsentsApi.as_view(), name="me-consents"),
     path("me/loyalty/", MeLoyaltyApi.as_view(), name="me-loyalty"),
+    path("me/devices/", MeDevicesApi.as_view(), name="me-devices"),
+    # `path`: base64 tokens may hold '/'.
+    path("me/devices/<path:token>/", MeDeviceApi.as_view(), name="me-device"),
 ]
-API_ROOT: dict[str, str] = {"me": "me", "me-consents": "me-consents", "me-loyalty": "me-loyalty"}
+API_ROOT: dict[str, str] = {
+    "me": "me",
+    "me-consents": "me-consents",
+    "me-loyalty": "me-loyalty",
+    "me-devices": "me-devices",
+}

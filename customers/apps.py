@@ -13,7 +13,9 @@ class CustomersConfig(AppConfig):
         from customers.loyalty import merge_loyalty_accounts
         from customers.merge import register_merge_hook
         from customers.satisfaction import erase_survey_comments
+        from customers.services.devices import erase_devices, on_push_tokens_rejected
         from customers.services.merging import merge_consent_states
+        from omni.messaging import push_tokens_rejected
 
         register_merge_hook(merge_consent_states)
         # One loyalty account per customer: two are combined, not both kept. Contacts and
@@ -22,3 +24,8 @@ class CustomersConfig(AppConfig):
         register_merge_hook(merge_loyalty_accounts)
         register_erase_hook(erase_contact_notes)
         register_erase_hook(erase_survey_comments)
+        # A push token identifies her phone: erased with her. Devices move on a merge like any
+        # row (the token is unique on its own, not per customer).
+        register_erase_hook(erase_devices)
+        # The push backends report tokens the provider refused; the register stops using them.
+        push_tokens_rejected.connect(on_push_tokens_rejected, dispatch_uid="customers.devices")

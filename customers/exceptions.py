@@ -27,3 +27,9 @@ class NoAddress(DomainError):
     code = "no_address"
     status_code = 400
     default_detail = _("The customer has no address for this channel.")
+
+
+class DeviceNotFound(DomainError):
+    code = "device_not_found"
+    status_code = 404
+    default_detail = _("No device with this push token is registered to this customer.")

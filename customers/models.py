@@ -338,6 +338,11 @@ class ErasedIdentity(models.Model):
 # Loyalty and customer service live in their own modules to keep this one readable; imported
 # here so that Django (and `from customers.models import ...`) finds them.
 from customers.models_access import AccessScreen, CustomerAccess  # noqa: E402, F401
+from customers.models_devices import (  # noqa: E402
+    Device,
+    DeviceDisabledReason,
+    DevicePlatform,
+)
 from customers.models_loyalty import (  # noqa: E402
     LoyaltyAccount,
     LoyaltyMovement,
@@ -370,6 +375,9 @@ __all__ = [
     "Customer",
     "CustomerMerge",
     "CustomerQuerySet",
+    "Device",
+    "DeviceDisabledReason",
+    "DevicePlatform",
     "DoNotContactReason",
     "ErasedIdentity",
     "Gender",

@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import ConsentState, ContactChannel, Customer, DoNotContactReason
+from customers.models import ConsentState, ContactChannel, Customer, Device, DoNotContactReason
 from customers.phone import phone_or_none
 from customers.services.privacy import is_erased_identity
 
@@ -73,20 +73,45 @@ def _name_prefixes(words: list[str]) -> Q:
     return last_first | first_last
 
 
+def has_active_device() -> Exists:
+    """The customer (the outer query's row) has at least one active device: somewhere a push
+    can go. The push "address", as an email is for e-mail and a phone for SMS."""
+    return Exists(Device.objects.filter(customer=OuterRef("pk"), active=True))
+
+
+def push_tokens(*, customer_ids: list[int]) -> dict[int, list[str]]:
+    """The active device tokens of these customers, per customer, most recently seen first
+    (one query; customers without an active device are absent)."""
+    tokens: dict[int, list[str]] = {}
+    rows = (
+        Device.objects.filter(customer_id__in=list(customer_ids), active=True)
+        .order_by("customer_id", "-last_seen_at", "pk")
+        .values_list("customer_id", "token")
+    )
+    for customer_id, token in rows:
+        tokens.setdefault(customer_id, []).append(token)
+    return tokens
+
+
 def _address(customer: Customer, channel: str, states: dict[str, ConsentState]) -> bool:
     if channel == ContactChannel.EMAIL:
         return bool(customer.email)
     if channel == ContactChannel.SMS:
         return bool(customer.phone)
-    # No device register yet: the app records a push consent state when it registers a device.
-    return channel in states
+    # Push needs the consent (the app's notification permission) as well as a device: without
+    # it the phone would not show the message, even an order update.
+    state = states.get(channel)
+    if state is None or not state.granted:
+        return False
+    return Device.objects.filter(customer=customer, active=True).exists()
 
 
 def reachable_channels(*, customer: Customer, purpose: MessagePurpose) -> list[str]:
     """The channels a message of `purpose` may use for this customer, preferred channel first.
 
-    Transactional: any channel with an address, unless it bounced or drew a complaint.
-    Marketing: only channels with a current grant. Nothing at all for a merged, erased or
+    Transactional: any channel with an address, unless it bounced or drew a complaint; push
+    also needs her consent and an active device. Marketing: only channels with a current grant
+    (and, for push, an active device). Nothing at all for a merged, erased or
     suppressed profile, or one whose email or phone was erased before (re-imported).
     """
     if not customer.is_live or customer.suppressed:
@@ -121,4 +146,6 @@ def marketing_reachable(queryset: QuerySet[Customer], *, channel: str) -> QueryS
         reachable = reachable.filter(email__isnull=False)
     elif channel == ContactChannel.SMS:
         reachable = reachable.filter(phone__isnull=False)
+    elif channel == ContactChannel.PUSH:
+        reachable = reachable.filter(has_active_device())
     return reachable

@@ -4,6 +4,13 @@ Split by subdomain; import them from here: `from customers import services`.
 """
 
 from customers.services.consents import ConsentSource, consent_grant, consent_withdraw
+from customers.services.devices import (
+    DeviceRegistration,
+    device_disable,
+    device_register,
+    device_unregister,
+    devices_disable_rejected,
+)
 from customers.services.merging import customer_merge
 from customers.services.privacy import customer_erase, customer_export, identity_digest
 from customers.services.profiles import (
@@ -18,6 +25,7 @@ from customers.services.profiles import (
 __all__ = [
     "UNSET",
     "ConsentSource",
+    "DeviceRegistration",
     "ProfileChanges",
     "consent_grant",
     "consent_withdraw",
@@ -26,6 +34,10 @@ __all__ = [
     "customer_merge",
     "customer_resolve",
     "customer_update",
+    "device_disable",
+    "device_register",
+    "device_unregister",
+    "devices_disable_rejected",
     "identity_digest",
     "normalise_card",
     "normalise_email",
