@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
-from django.db import connection
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.formats import number_format
@@ -443,9 +442,6 @@ class ManagementDashboardView(StaffScreenMixin, TemplateView):
             last_day=timezone.localtime(period.until).date() - timedelta(days=1),
         )
         if scope == []:  # a manager with no store on her profile
-            return context
-        if connection.vendor != "postgresql":  # its aggregates are PostgreSQL SQL
-            context.update(unsupported=True)
             return context
         board = figures.management_dashboard(period=period, stores=scope)
         context.update(

@@ -418,3 +418,39 @@ def test_the_demo_orders_are_consistent_idempotent_and_fill_the_dashboard():
         == Order.objects.exclude(status=OrderStatus.CANCELLED).count()
     )
     assert board.channel_mix.customers > 0
+
+
+# The portable path (SQLite, the `make run` demo) ---------------------------------------------
+
+
+@pytest.mark.parametrize("store", [None, "paris", "lyon"])
+def test_the_portable_path_gives_the_postgresql_figures(
+    shop, store, monkeypatch, django_assert_num_queries
+):
+    stores = None if store is None else [getattr(shop, store)]
+    native = dashboard.management_dashboard(period=QUARTER, stores=stores)
+    monkeypatch.setattr(dashboard, "postgresql_path", lambda: False)
+
+    with CaptureQueriesContext(connection) as queries:
+        portable = dashboard.management_dashboard(period=QUARTER, stores=stores)
+
+    assert portable == native
+    assert len(queries) == 8  # one per figure, as on PostgreSQL
+    assert not any("::date" in query["sql"] for query in queries)  # no PostgreSQL cast ran
+
+
+def test_the_portable_retention_reads_months_in_the_site_time_zone(shop, monkeypatch):
+    monkeypatch.setattr(dashboard, "postgresql_path", lambda: False)
+    # A cohort across a year end: Dan's first order (December 2024) and his January one.
+    winter = dashboard.period_between(since=date(2024, 12, 1), until=date(2025, 1, 31))
+
+    cohorts = dashboard.retention(period=winter)
+
+    assert cohorts == [
+        dashboard.Cohort(date(2024, 12, 1), customers=1, returning=(1,)),
+        dashboard.Cohort(date(2025, 1, 1), customers=2, returning=()),
+    ]
+    # Eve's order of 31 March 23:30 in Paris is 22:30 UTC: March, not April.
+    assert dashboard.retention(period=QUARTER)[-1] == dashboard.Cohort(
+        date(2025, 3, 1), customers=1, returning=()
+    )
