@@ -13,6 +13,7 @@ from campaigns import attribution, results, services, tracking
 from campaigns.models import Campaign, MessageStatus
 from campaigns.segments import SegmentRuleError
 from campaigns.selectors import segment_customers
+from orders.models import Order, OrderStatus
 from tests.campaigns.factories import make_campaign, order_placed
 from tests.campaigns.tracked import sent_message, touch
 from tests.customers.factories import CustomerFactory
@@ -217,3 +218,73 @@ def test_bad_engagement_rules_are_refused_naming_the_rule(rule, path):
         segment_customers(rules=rule)
 
     assert refused.value.path == path
+
+
+# --- channel mix, portable path (SQLite, the `make run` demo) ----------------------------------
+
+
+def mixed_campaigns():
+    """The channel-mix cases: several runs to one customer, a customer in two campaigns, a
+    cancelled order, two conversions of one buyer, retention inside and past 90 days, and an old
+    campaign (before the year compared)."""
+    one = launched(make_campaign(name="One", channels=("email",)), days_ago=150)
+    two = launched(make_campaign(name="Two", channels=("email", "sms")), days_ago=150)
+    three = launched(make_campaign(name="Three", channels=("email", "sms", "push")), days_ago=150)
+    old = launched(make_campaign(name="Old", channels=("sms",)), days_ago=400)
+    a, b, c, d, e, f = (CustomerFactory() for _ in range(6))
+    to_a = sent_message(campaign=one, customer=a, days_ago=150)
+    sent_message(campaign=one, customer=a, days_ago=149)  # a second run: still one recipient
+    to_b = sent_message(campaign=one, customer=b, days_ago=150)
+    to_c = sent_message(campaign=two, customer=c, channel="sms", days_ago=150)
+    to_a_again = sent_message(campaign=two, customer=a, days_ago=150)
+    to_d = sent_message(campaign=three, customer=d, channel="push", days_ago=150)
+    sent_message(campaign=three, customer=e, days_ago=150, status=MessageStatus.HELD_OUT)
+    to_f = sent_message(campaign=old, customer=f, days_ago=400)
+    touch(to_a, "open", days_ago=149.5)
+    touch(to_c, "click", days_ago=149.5)
+    touch(to_d, "click", days_ago=149.5)
+    bought_after(to_a, total="50.00", days_ago=149)
+    bought_after(to_a, total="20.00", days_ago=148)  # her second conversion: one buyer
+    order_placed(days_ago=100, customer=a, total=Decimal("30.00"))  # back within 90 days
+    cancelled = bought_after(to_b, total="99.00", days_ago=149)
+    Order.objects.filter(pk=cancelled.pk).update(status=OrderStatus.CANCELLED)
+    bought_after(to_c, total="80.00", days_ago=149)
+    order_placed(days_ago=20, customer=c, total=Decimal("15.00"))  # back, but past 90 days
+    bought_after(to_d, total="12.34", days_ago=149)
+    order_placed(days_ago=148, customer=d, total=Decimal("5.00"), status=OrderStatus.CANCELLED)
+    bought_after(to_f, total="10.00", days_ago=399)  # the old campaign: not counted
+    return to_a_again
+
+
+def test_the_portable_channel_mix_gives_the_postgresql_figures(
+    monkeypatch, django_assert_max_num_queries
+):
+    mixed_campaigns()
+    native = results.channel_mix()
+    monkeypatch.setattr(results, "postgresql_path", lambda: False)
+
+    with django_assert_max_num_queries(2):
+        portable = results.channel_mix()
+
+    assert portable == native
+    got = [
+        (g.label, g.campaigns, g.recipients, g.engaged, g.buyers, g.orders, g.revenue, g.retained)
+        for g in portable
+    ]
+    assert got == [
+        ("1", 1, 2, 1, 1, 2, Decimal("70.00"), 1),
+        ("2", 1, 2, 1, 1, 1, Decimal("80.00"), 0),
+        ("3+", 1, 1, 1, 1, 1, Decimal("12.34"), 0),
+    ]
+
+
+def test_the_portable_channel_mix_without_campaigns_shows_empty_groups(monkeypatch):
+    monkeypatch.setattr(results, "postgresql_path", lambda: False)
+
+    mix = results.channel_mix()
+
+    assert [(g.label, g.recipients, g.revenue) for g in mix] == [
+        ("1", 0, Decimal("0.00")),
+        ("2", 0, Decimal("0.00")),
+        ("3+", 0, Decimal("0.00")),
+    ]
