@@ -70,6 +70,8 @@ def insert_together(*groups: Sequence[Model], ignore_conflicts: Sequence[int] = 
     instances then keep no key: give such a group a single row). One round trip for what
     `bulk_create` per model does in several, without its per-call overhead.
     """
+    if groups and connections[_alias_of(groups)].vendor != "postgresql":
+        return _insert_each(groups, ignore_conflicts)
     parts, params, wanted = [], [], []
     for index, rows in enumerate(groups):
         if not rows:
@@ -118,4 +120,24 @@ def insert_together(*groups: Sequence[Model], ignore_conflicts: Sequence[int] = 
             for row, pk in zip(rows, got, strict=True):
                 inserted(row, pk=pk)
         written.append(len(got))
+    return written
+
+
+def _alias_of(groups: Sequence[Sequence[Model]]) -> str:
+    first = next((rows[0] for rows in groups if rows), None)
+    return DEFAULT_DB_ALIAS if first is None else router.db_for_write(type(first), instance=first)
+
+
+def _insert_each(groups: Sequence[Sequence[Model]], ignore_conflicts: Sequence[int]) -> list[int]:
+    """`insert_together` group by group, for SQLite (`make run`): it has no INSERT inside WITH.
+    `bulk_create` sets the keys there (RETURNING, SQLite 3.35+); a group that ignores conflicts
+    goes row by row with `insert_unless_conflict` (it usually holds one)."""
+    written = []
+    for index, rows in enumerate(groups):
+        if index in ignore_conflicts:
+            written.append(sum(insert_unless_conflict(row) for row in rows))
+        else:
+            if rows:
+                type(rows[0])._default_manager.bulk_create(rows)
+            written.append(len(rows))
     return written
