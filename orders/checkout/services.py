@@ -113,8 +113,22 @@ def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
 
 
 def _next_order_id() -> int:
+    """The new order's id (its number is made from it), taken before the order is written."""
+    table = Order._meta.db_table
+    if connection.vendor != "postgresql":
+        # SQLite (`make run`) has no sequences. Its transactions begin IMMEDIATE (omni/env.py):
+        # the checkout's transaction holds the database's only write lock from its start, so
+        # no other checkout can read the same maximum before this one commits its order. The
+        # AUTOINCREMENT high-water mark counts too: a deleted last order's number is not reused.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), "
+                "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0)) + 1",
+                [table],
+            )
+            return cursor.fetchone()[0]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Order._meta.db_table])
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
         return cursor.fetchone()[0]
 
 
