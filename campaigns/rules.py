@@ -33,7 +33,7 @@ from django.db.models.lookups import GreaterThan
 from campaigns.models import CAPPED_STATUSES, Campaign, ChannelMode, Message, MessageStatus
 from campaigns.segments import among_groups
 from customers.models import ContactChannel, Customer
-from customers.selectors import marketing_reachable
+from customers.selectors import has_active_device, marketing_reachable
 from inventory.models import Variant
 from orders.models import OrderLine, OrderStatus
 
@@ -135,6 +135,8 @@ def reachable_on(channel: str) -> Q:
         return granted & Q(email__isnull=False)
     if channel == ContactChannel.SMS:
         return granted & Q(phone__isnull=False)
+    if channel == ContactChannel.PUSH:
+        return granted & Q(has_active_device())  # a push goes to her app's active devices
     return granted
 
 

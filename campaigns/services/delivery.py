@@ -40,8 +40,8 @@ from campaigns.services.materialise import materialise
 from campaigns.templating import render
 from campaigns.tracking import track_links
 from customers.models import ContactChannel, Customer
-from customers.selectors import marketing_reachable
-from omni.messaging import DeliveryStatus, send_message
+from customers.selectors import marketing_reachable, push_tokens
+from omni.messaging import DeliveryStatus, push_recipient, send_message
 from omni.messaging.html import text_to_html
 
 BATCH_SIZE = 200
@@ -182,12 +182,12 @@ def _finish(claimed: Q, **fields) -> int:
     return Message.objects.filter(claimed).update(claim_token=None, **fields)
 
 
-def _address(customer: Customer, channel: str) -> str:
+def _address(customer: Customer, channel: str, tokens: dict[int, list[str]]) -> str:
     if channel == "email":
         return customer.email or ""
     if channel == "sms":
         return customer.phone or ""
-    return f"customer:{customer.pk}"  # push: the provider maps the customer to her devices
+    return push_recipient(tokens.get(customer.pk, []))  # push: her active devices' tokens
 
 
 def messages_send_batch(
@@ -217,6 +217,8 @@ def messages_send_batch(
         )
         for channel in {message.channel for message in messages}
     }
+    pushed = [m.customer_id for m in messages if m.channel == ContactChannel.PUSH]
+    tokens = push_tokens(customer_ids=pushed) if pushed else {}
     # She bought the promoted product while her message waited: not offered it again.
     bought = rules.bought_since(
         campaign=messages[0].campaign, customer_ids=[m.customer_id for m in messages], now=now
@@ -248,7 +250,7 @@ def messages_send_batch(
         _throttle(message.channel)
         result = send_message(
             channel=message.channel,
-            to=_address(message.customer, message.channel),
+            to=_address(message.customer, message.channel, tokens),
             subject=render(content.subject, values),
             body=body,
             # E-mail gets an HTML alternative carrying the open pixel: opens count without a click.
@@ -267,7 +269,7 @@ def messages_send_batch(
                 status=MessageStatus.SENT,
                 sent_at=timezone.now(),
                 provider_id=result.provider_id[:100],
-                recipient=_address(message.customer, message.channel)[:254],
+                recipient=_address(message.customer, message.channel, tokens)[:254],
                 attempts=message.attempts + 1,
             )
             counts["sent"] += 1

@@ -20,9 +20,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from customers.models import Customer
-from customers.selectors import MessagePurpose, reachable_channels
+from customers.selectors import MessagePurpose, push_tokens, reachable_channels
 from omni.db import insert_unless_conflict
-from omni.messaging import DeliveryStatus, send_message
+from omni.messaging import DeliveryStatus, push_recipient, send_message
 from orders.models import (
     Fulfilment,
     Notification,
@@ -138,6 +138,8 @@ def _claim(notification_id: int) -> Notification | None:
 
 
 def _address(customer: Customer, channel: str) -> str:
+    if channel == "push":  # her active devices (reachable_channels checked she has one)
+        return push_recipient(push_tokens(customer_ids=[customer.pk]).get(customer.pk, []))
     return {"email": customer.email, "sms": customer.phone}.get(channel) or str(customer.pk)
 
 
@@ -180,7 +182,7 @@ def notification_send(*, notification_id: int) -> Notification | None:
         body=body,
         idempotency_key=notification.idempotency_key,
     )
-    outcome = {"channel": channel, "recipient": recipient, "last_error": result.error[:200]}
+    outcome = {"channel": channel, "recipient": recipient[:254], "last_error": result.error[:200]}
     if result.status == DeliveryStatus.SENT:
         _finish(
             notification,

@@ -37,7 +37,7 @@ from customers.models import Channel, ContactChannel, Customer
 from customers.services.consents import ConsentSource, consent_withdraw
 from omni.messaging import BaseBackend, DeliveryResult, DeliveryStatus
 from tests.campaigns.factories import bought, consent, make_campaign
-from tests.customers.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory, DeviceFactory
 from tests.inventory.factories import VariantFactory
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +113,8 @@ customers_strategy = st.fixed_dictionaries(
         "preferred": st.sampled_from(CHANNELS),
         "consents": st.fixed_dictionaries(dict.fromkeys(CHANNELS, consent_states)),
         "has_phone": st.booleans(),
+        # An active app installation: push needs one as well as the consent.
+        "has_device": st.booleans(),
         "suppressed": st.sampled_from([False] * 7 + [True]),
         # Earlier marketing messages, sent this many hours before the start.
         "prior_hours": st.lists(st.integers(1, 24 * 9), max_size=3),
@@ -169,12 +171,18 @@ def build(world: dict, start: dt.datetime) -> Built:
             phone=None if not spec["has_phone"] else f"+3370{index:07d}",
             suppressed=spec["suppressed"],
         )
+        token = DeviceFactory(customer=customer).token if spec["has_device"] else ""
         for channel, state in spec["consents"].items():
             if state != "none":
                 consent(customer, channel)
             if state == "withdrawn":
                 consent(customer, channel, granted=False)
-        built.customers[customer.pk] = {**spec, "email": customer.email, "phone": customer.phone}
+        built.customers[customer.pk] = {
+            **spec,
+            "email": customer.email,
+            "phone": customer.phone,
+            "token": token,
+        }
         built.prior[customer.pk] = [start - dt.timedelta(hours=h) for h in spec["prior_hours"]]
         Message.objects.bulk_create(
             Message(
@@ -290,7 +298,7 @@ def run(built: Built, clock: Clock, period: int) -> None:
 def consented(built: Built, pk: int, channel: str, at: dt.datetime) -> bool:
     spec = built.customers[pk]
     unsubscribed = built.unsubscribed.get((pk, channel))
-    address = {"email": spec["email"], "sms": spec["phone"], "push": True}[channel]
+    address = {"email": spec["email"], "sms": spec["phone"], "push": spec["has_device"]}[channel]
     return (
         spec["consents"][channel] == "granted"
         and not spec["suppressed"]
@@ -327,7 +335,7 @@ def check(built: Built, cap: tuple[int, int]) -> None:
         pk, spec = message.customer_id, built.customers[message.customer_id]
         context = f"{key} at {at.isoformat()} to {spec}"
         assert consented(built, pk, channel, at), f"no consent: {context}"
-        assert to == {"email": spec["email"], "sms": spec["phone"]}.get(channel, f"customer:{pk}")
+        assert to == {"email": spec["email"], "sms": spec["phone"], "push": spec["token"]}[channel]
         assert in_window(spec["country"], channel, at), f"quiet hours: {context}"
         campaign = built.campaigns[message.campaign_id]
         if campaign["promoted"]:

@@ -12,7 +12,8 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from customers.models import ContactChannel
+from customers import services as customer_services
+from customers.models import Channel, ContactChannel
 from omni.messaging import DeliveryResult, DeliveryStatus
 from orders.models import Notification, NotificationKind, NotificationStatus
 from orders.notifications import (
@@ -22,7 +23,7 @@ from orders.notifications import (
     notification_sweep,
 )
 from orders.notifications.tasks import send_notification
-from tests.customers.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory, DeviceFactory
 from tests.orders.order_factories import FulfilmentFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -240,3 +241,36 @@ def test_a_task_delivered_three_times_sends_once(worker_sink):
     assert keys == [notification.idempotency_key, marker.idempotency_key]
     notification.refresh_from_db()
     assert (notification.status, notification.attempts) == (NotificationStatus.SENT, 1)
+
+
+def _prefers_push(*, consented: bool, device: bool):
+    customer = CustomerFactory(preferred_channel=ContactChannel.PUSH)
+    if consented:
+        customer_services.consent_grant(
+            customer=customer,
+            channel=ContactChannel.PUSH,
+            source=customer_services.ConsentSource(channel=Channel.APP),
+        )
+    tokens = [DeviceFactory(customer=customer).token] if device else []
+    return customer, tokens
+
+
+@pytest.mark.parametrize(
+    ("consented", "device", "channel"),
+    [(True, True, "push"), (True, False, "email"), (False, True, "email")],
+)
+def test_push_is_chosen_only_with_the_consent_and_an_active_device(
+    sink, consented, device, channel
+):
+    customer, tokens = _prefers_push(consented=consented, device=device)
+    order = OrderFactory(customer=customer)
+    notification = notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMED)
+
+    notification_send(notification_id=notification.pk)
+
+    [message] = read(sink)
+    notification.refresh_from_db()
+    recipient = ",".join(tokens) if channel == "push" else customer.email
+    assert (message["channel"], message["to"]) == (channel, recipient)
+    assert (notification.channel, notification.recipient) == (channel, recipient)
+    assert notification.status == NotificationStatus.SENT
