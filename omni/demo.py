@@ -27,6 +27,8 @@ from customers.models import (
     ConsentState,
     ContactChannel,
     Customer,
+    Device,
+    DevicePlatform,
     Gender,
     OptInLevel,
 )
@@ -346,6 +348,42 @@ def seed_consents(*, seed: int, batch: int = 2_000) -> int:
     return written
 
 
+# Share of the customers with a push consent whose app is installed (a device registered): the
+# rest consented once and have no device left, so a push campaign leaves them out.
+DEVICE_SHARE = 0.8
+DEMO_PLATFORMS = [DevicePlatform.ANDROID, DevicePlatform.ANDROID, DevicePlatform.IOS]
+
+
+def seed_devices(*, seed: int, batch: int = 2_000) -> int:
+    """An app installation for most customers who granted push and have no device yet
+    (deterministic for a seed, a made-up token each). Returns the devices written."""
+    now = timezone.now()
+    pending = (
+        Customer.objects.filter(consents__channel=ContactChannel.PUSH, consents__granted=True)
+        .filter(devices__isnull=True)
+        .order_by("pk")
+    )
+    ids = list(pending.values_list("pk", flat=True))
+    written = 0
+    for start in range(0, len(ids), batch):
+        devices = []
+        for pk in ids[start : start + batch]:
+            rng = random.Random(f"{seed}:device:{pk}")
+            if rng.random() < DEVICE_SHARE:
+                devices.append(
+                    Device(
+                        customer_id=pk,
+                        platform=rng.choice(DEMO_PLATFORMS),
+                        token=f"demo-{seed}-{pk}-{rng.getrandbits(64):016x}",
+                        app_version="4.2.0",
+                        last_seen_at=now,
+                    )
+                )
+        Device.objects.bulk_create(devices, ignore_conflicts=True)
+        written += len(devices)
+    return written
+
+
 def seed(
     *, customers: int, products: int, stores: int, seed: int, orders_per_customer: int = 2
 ) -> dict[str, int]:
@@ -359,6 +397,7 @@ def seed(
     store_list = [location for location in locations if location.is_store]
     seed_customers(count=customers, seed=seed, stores=store_list)
     seed_consents(seed=seed)
+    seed_devices(seed=seed)
     seed_orders(orders_per_customer=orders_per_customer, seed=seed)
     return {
         "locations": Location.objects.count(),

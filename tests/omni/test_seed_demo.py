@@ -98,3 +98,21 @@ def test_demo_customers_have_marketing_consents_a_campaign_can_reach():
     assert ConsentState.objects.filter(channel="sms").exists()
     launched = campaign_launch(campaign=make_campaign(channels=("email",)))
     assert launched.messages == emails
+
+
+def test_most_demo_customers_with_a_push_consent_have_a_device_a_push_can_reach():
+    from campaigns.services import campaign_launch
+    from customers.models import ConsentState, Device
+    from tests.campaigns.factories import make_campaign
+
+    call_command("seed_demo", customers=200, products=2, stores=1, orders=0, verbosity=0)
+    devices = Device.objects.count()
+    call_command("seed_demo", customers=200, products=2, stores=1, orders=0, verbosity=0)
+
+    push = ConsentState.objects.filter(channel="push", granted=True)
+    with_device = push.filter(customer__devices__active=True).distinct().count()
+    assert Device.objects.count() == devices  # seeding again adds none
+    assert 0 < with_device < push.count()  # some consented once and have no device left
+    assert devices == with_device
+    launched = campaign_launch(campaign=make_campaign(channels=("push",)))
+    assert launched.messages == with_device
