@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import (
     ContactDirection,
@@ -78,7 +79,9 @@ class ContactLogForm(forms.Form):
 
 
 class ContactReportForm(forms.Form):
-    since = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        label=pgettext_lazy("date range", "From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     until = forms.DateField(
         label=_("Until (included)"), widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from inventory.models import Location, Variant
 
@@ -44,7 +45,7 @@ class ReceiveForm(forms.Form):
 class AdjustForm(forms.Form):
     article = ArticleField()
     delta = forms.IntegerField(
-        label=_("Change"),
+        label=pgettext_lazy("stock adjustment", "Change"),
         help_text=_("Units to add (positive) or to remove (negative), for example -2."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=200)

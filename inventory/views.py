@@ -15,7 +15,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
 
@@ -256,7 +256,7 @@ class TransferShipView(StockOperationView):
     form_class = forms.TransferForm
     title = gettext_lazy("Send a transfer")
     intro = gettext_lazy("Send units from this store to another store or a warehouse.")
-    submit_label = gettext_lazy("Send")
+    submit_label = pgettext_lazy("stock transfer", "Send")
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "source": self.store}

@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from customers.customer360.registry import (
     Fact,
@@ -384,7 +384,7 @@ def orders_panel(customer: Customer, viewer: Viewer) -> Panel:
         )
     columns = (
         _("Order"),
-        _("Placed"),
+        pgettext("order date", "Placed"),
         _("Channel"),
         _("Status"),
         _("Total"),

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views.generic import TemplateView
 
 from customers.models import Channel
@@ -317,7 +317,7 @@ def pickup_charts(board: figures.Dashboard) -> list[Chart]:
     rows = board.pickups
     months = [_short_month(row.month) for row in rows]
     volume = Table(
-        [_("Month"), _("Pickups"), _("Collected")],
+        [_("Month"), _("Pickups"), pgettext("pickup count", "Collected")],
         [[_month(row.month), str(row.pickups), str(row.collected)] for row in rows],
     )
     on_time = Table(
@@ -381,10 +381,14 @@ def sections(board: figures.Dashboard, *, store_filter: bool) -> list[Section]:
 
 class DashboardFilter(forms.Form):
     since = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("date range", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     until = forms.DateField(
-        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=pgettext_lazy("date range", "To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     store = forms.ChoiceField(label=gettext_lazy("Store"), required=False)
 

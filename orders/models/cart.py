@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import Channel
 from omni.models import TimeStampedModel
@@ -24,7 +25,7 @@ def new_cart_token() -> str:
 
 
 class CartStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("cart status", "Active")
     CHECKING_OUT = "checking_out", _("Checkout started")
     CONVERTED = "converted", _("Ordered")
     MERGED = "merged", _("Merged into another cart")

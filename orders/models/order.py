@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import Channel, ContactChannel
 
@@ -152,7 +153,7 @@ class FulfilmentStatus(models.TextChoices):
     # or rejected (ship-from-store) / cancelled. store sale: completed at once.
     PLACED = "placed", _("Placed")
     AWAITING_TRANSFER = "awaiting_transfer", _("Awaiting transfer")
-    RESERVED = "reserved", _("Reserved")
+    RESERVED = "reserved", pgettext_lazy("fulfilment status", "Reserved")
     READY = "ready", _("Ready for pickup")
     COLLECTED = "collected", _("Collected")
     EXPIRED = "expired", _("Not collected in time")
@@ -420,13 +421,13 @@ class NotificationKind(models.TextChoices):
     READY_FOR_PICKUP = "ready", _("Ready for pickup")
     PICKUP_REMINDER = "reminder", _("Pickup reminder")
     SHIPPED = "shipped", _("Shipped")
-    REFUNDED = "refunded", _("Refunded")
+    REFUNDED = "refunded", pgettext_lazy("notification kind", "Refunded")
 
 
 class NotificationStatus(models.TextChoices):
     PENDING = "pending", _("To send")
     SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
+    SENT = "sent", pgettext_lazy("notification status", "Sent")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("No channel to reach her")
 
