@@ -129,7 +129,8 @@ def free(location, variant) -> int:
 @flow
 def web_checkout_pickup_with_a_replayed_key_then_ready_and_collected():
     from orders.fulfilment.services import pickup_collect, pickup_mark_ready
-    from orders.models import Fulfilment, Order
+    from orders.models import Fulfilment, Notification, Order
+    from orders.notifications.services import notification_queue
 
     paris = store()
     variant = variant_at(paris)
@@ -152,6 +153,13 @@ def web_checkout_pickup_with_a_replayed_key_then_ready_and_collected():
         identity_checked=True,
     )
     assert Fulfilment.objects.get(pk=fulfilment.pk).status == "collected"
+    # Confirmed (written with the order), then ready (queued alone), each once.
+    kinds = Notification.objects.filter(order__number=order["number"]).values_list(
+        "kind", flat=True
+    )
+    assert sorted(kinds) == ["confirmed", "ready"], list(kinds)
+    assert notification_queue(order=fulfilment.order, kind="ready", fulfilment=fulfilment)
+    assert Notification.objects.filter(order__number=order["number"]).count() == 2
     tracked = client.get(f"/api/v1/me/orders/{order['number']}/")
     assert tracked.status_code == 200, tracked.content
 
