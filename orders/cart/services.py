@@ -318,7 +318,7 @@ def _close_for_checkout(where: str, params: list, *, chosen: tuple[str, list] | 
     table = Cart._meta.db_table
     fields = list(Cart._meta.concrete_fields)
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    now = timezone.now()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())  # as the ORM writes it
     open_ = [status.value for status in OPEN_STATUSES]
     update = (
         f"UPDATE {table} SET status = %s, updated_at = %s, last_activity_at = %s "
