@@ -27,11 +27,15 @@ class LoopResult:
 
 
 def _usable_channels(customer, campaign, consents: set[str]) -> list[str]:
-    addresses = {"email": customer.email, "sms": customer.phone, "push": True}
+    addresses = {
+        "email": lambda: customer.email,
+        "sms": lambda: customer.phone,
+        "push": lambda: customer.devices.filter(active=True).exists(),  # an app installation
+    }
     return [
         channel
         for channel in campaign.channel_list
-        if channel in consents and addresses[channel] and not customer.suppressed
+        if channel in consents and addresses[channel]() and not customer.suppressed
     ]
 
 
