@@ -12,11 +12,11 @@ In the same run it measures:
 - the segment query: `segment_count`, median of --repeat runs;
 - materialisation (the median of --repeat rounds): `campaign_launch` (segment, consent, channel
   choice, cap, suppression of recent buyers, de-duplication; the audience into a temporary table,
-  then one INSERT ... SELECT for every channel), in a process of its own (bench/campaign_materialise.py) and rolled back, against a raw
-  COPY of the very rows it inserted into the same table, also rolled back (target: <= 1.5x the
-  COPY), and against the per-customer ORM loop of bench/campaign_baseline.py on --sample customers,
-  scaled to the segment (target: >= 100x faster; its messages must be the ones materialisation
-  wrote);
+  then one INSERT ... SELECT for every channel), in a process of its own
+  (bench/campaign_materialise.py) and rolled back, against a raw COPY of the very rows it
+  inserted into the same table, also rolled back (target: <= 1.5x the COPY), and against the
+  per-customer ORM loop of bench/campaign_baseline.py on --sample customers, scaled to the
+  segment (target: >= 100x faster; its messages must be the ones materialisation wrote);
 - peak memory of the materialising process at --small customers and at --customers
   (target: < 300 MB, and flat: the large one within 1.2x of the small one);
 - dispatch: the committed launch, then 2 Celery worker processes (prefork, --concurrency=2, on
