@@ -3,11 +3,11 @@ contacts and satisfaction answers, and their entries on the timeline."""
 
 from __future__ import annotations
 
-from django.db.models import Value
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from customers import loyalty
 from customers.contacts import customer_contacts
@@ -40,6 +40,7 @@ from customers.models import (
     ServiceChannel,
     SurveyAnswer,
 )
+from customers.models_devices import Device
 from omni import roles
 
 CONTACTS_SHOWN = 10
@@ -82,7 +83,20 @@ def profile_panels(customer: Customer, viewer: Viewer) -> list[Panel]:
         note=_("Never to be targeted (erased identity)") if customer.suppressed else "",
         data=customer,
     )
-    states = {state.channel: state for state in ConsentState.objects.filter(customer=customer)}
+    # Her active app installations ride along in the same query: a push needs one.
+    installations = (
+        Device.objects.filter(customer=OuterRef("customer"), active=True)
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    states = {
+        state.channel: state
+        for state in ConsentState.objects.filter(customer=customer).annotate(
+            devices=Subquery(installations, output_field=IntegerField())
+        )
+    }
     rows = []
     for channel, label in ContactChannel.choices:
         state = states.get(channel)
@@ -94,6 +108,18 @@ def profile_panels(customer: Customer, viewer: Viewer) -> list[Panel]:
         else:
             reason = f": {state.get_reason_display()}" if state.reason else ""
             status, since = f"{_('Withdrawn')}{reason}", when(state.updated_at)
+        if channel == ContactChannel.PUSH and state is not None:
+            devices = state.devices or 0
+            status += " · " + (
+                ngettext(
+                    "%(count)d active app installation",
+                    "%(count)d active app installations",
+                    devices,
+                )
+                % {"count": devices}
+                if devices
+                else _("no active app installation: a push cannot reach her")
+            )
         rows.append(Row((str(label), status, since)))
     consents = Panel(
         key="consents",

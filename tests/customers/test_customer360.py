@@ -527,3 +527,27 @@ def test_the_page_stays_within_20_queries(client, make_staff, world, django_asse
         response = client.get(reverse("customers:customer-360", args=[world["lea"].pk]))
 
     assert response.status_code == 200
+
+
+def test_the_push_consent_says_whether_an_app_installation_can_receive_it(make_staff):
+    from tests.campaigns.factories import consent
+    from tests.customers.factories import DeviceFactory
+
+    viewer = Viewer(user=make_staff(roles.SERVICE_AGENT))
+    with_app, without_app = CustomerFactory(), CustomerFactory()
+    consent(with_app, "email", "push")
+    consent(without_app, "push")
+    DeviceFactory(customer=with_app)
+    DeviceFactory(customer=with_app, platform="ios")
+    DeviceFactory(
+        customer=with_app, active=False, disabled_at=timezone.now(), disabled_reason="unregistered"
+    )
+
+    def push_row(customer):
+        panels = {p.key: p for p in customer_panels(customer=customer, viewer=viewer)}
+        rows = panels["consents"].tables[0].rows
+        return {row.cells[0]: row.cells[1] for row in rows}["Push notification"]
+
+    assert push_row(with_app).endswith("· 2 active app installations")
+    assert push_row(without_app).endswith("a push cannot reach her")
+    assert push_row(CustomerFactory()) == "Not asked"
