@@ -281,7 +281,7 @@ class MeDevicesApi(CustomerApi):
         token = serializers.RegexField(
             TOKEN_PATTERN,
             max_length=TOKEN_MAX_LENGTH,
-            error_messages={"invalid": _("The push token holds characters no provider uses.")},
+            error_messages={"invalid": _("The push token holds characters no push provider uses.")},
             help_text=_("The push provider's token for this installation (FCM, APNs)."),
         )
         app_version = serializers.CharField(max_length=40, required=False, default="")
