@@ -13,7 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_celery_beat.models import ClockedSchedule, CrontabSchedule, PeriodicTask
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    PeriodicTask,
+    PeriodicTasks,
+)
 
 from campaigns.exceptions import CampaignNotEditable
 from campaigns.models import (
@@ -213,17 +218,33 @@ def campaign_create(
     return campaign
 
 
+# django-celery-beat's signals bump its one change-tracking row (`PeriodicTasks`, ident=1) as a
+# schedule row is saved, inside the saver's transaction: held until our commit, that lock joined
+# the locks a starting or syncing scheduler takes in another order, and PostgreSQL broke the
+# deadlock by failing the marketer's request. So the schedule rows are written without the signals
+# (`bulk_create`, `no_changes`) and the row is bumped once, after the commit, in its own short
+# transaction: the schedulers reload on their next tick, as they would have.
+
+
 def _crontab(recurrence: str) -> CrontabSchedule:
     minute, hour, day_of_month, month_of_year, day_of_week = recurrence.split()
-    crontab, _created = CrontabSchedule.objects.get_or_create(
-        minute=minute,
-        hour=hour,
-        day_of_month=day_of_month,
-        month_of_year=month_of_year,
-        day_of_week=day_of_week,
-        timezone=settings.TIME_ZONE,
-    )
+    fields = {
+        "minute": minute,
+        "hour": hour,
+        "day_of_month": day_of_month,
+        "month_of_year": month_of_year,
+        "day_of_week": day_of_week,
+        "timezone": settings.TIME_ZONE,
+    }
+    crontab = CrontabSchedule.objects.filter(**fields).order_by("pk").first()
+    if crontab is None:
+        (crontab,) = CrontabSchedule.objects.bulk_create([CrontabSchedule(**fields)])
     return crontab
+
+
+def _beat_changed() -> None:
+    """Tell the beat schedulers, once the caller's transaction commits, to reload."""
+    transaction.on_commit(PeriodicTasks.update_changed)
 
 
 def campaign_schedule(
@@ -254,11 +275,15 @@ def campaign_schedule(
         task.enabled = True
         task.clocked, task.crontab, task.one_off = None, None, False
         if schedule.kind == ScheduleKind.AT:
-            task.clocked = ClockedSchedule.objects.create(clocked_time=schedule.send_at)
+            (task.clocked,) = ClockedSchedule.objects.bulk_create(
+                [ClockedSchedule(clocked_time=schedule.send_at)]
+            )
             task.one_off = True
         else:
             task.crontab = _crontab(schedule.recurrence)
+        task.no_changes = True  # bumped after the commit: see _beat_changed
         task.save()
+        _beat_changed()
         campaign.periodic_task = task
         campaign.schedule_kind = schedule.kind
         campaign.send_at = schedule.send_at
@@ -294,6 +319,7 @@ def campaign_cancel(
             raise CampaignNotEditable()
         if campaign.periodic_task_id:
             PeriodicTask.objects.filter(pk=campaign.periodic_task_id).update(enabled=False)
+            _beat_changed()  # an update() sends no signal: without this, beat kept the task
         skipped = Message.objects.filter(campaign=campaign, status=MessageStatus.PENDING).update(
             status=MessageStatus.SKIPPED, skip_reason="cancelled"
         )

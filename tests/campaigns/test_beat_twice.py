@@ -12,12 +12,14 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTasks
 
 from campaigns import services, tasks
 from campaigns.models import Campaign, CampaignAction, CampaignStatus, Message, ScheduleKind
@@ -193,19 +195,18 @@ def test_two_real_beat_schedulers_send_a_scheduled_campaign_once(
     worker_outbox, celery_worker_process, tmp_path
 ):
     customers = email_customers(120)
-    # Scheduled before the schedulers start: both load it from the database. (Scheduled while
-    # they start, its beat rows' writes raced theirs on django-celery-beat's change-tracking row,
-    # PostgreSQL broke the lock cycle and the test failed on a deadlock, not on what it checks.)
-    campaign = make_campaign(
-        schedule=services.Schedule(
-            kind=ScheduleKind.AT, send_at=timezone.now() + dt.timedelta(seconds=12)
-        )
-    )
     beats = [start_beat(celery_worker_process, tmp_path, name) for name in ("beat-1", "beat-2")]
     try:
         assert wait_until(
             lambda: all(log.exists() and "beat: Starting" in log.read_text() for _b, log in beats),
             timeout=30,
+        )
+        # Scheduled while both run, as a marketer would: they learn of it from the change row
+        # bumped after the commit, and the marketer never waits on their locks (see below).
+        campaign = make_campaign(
+            schedule=services.Schedule(
+                kind=ScheduleKind.AT, send_at=timezone.now() + dt.timedelta(seconds=12)
+            )
         )
 
         def sent() -> bool:
@@ -232,3 +233,70 @@ def test_two_real_beat_schedulers_send_a_scheduled_campaign_once(
     # refused (the one-off is sent): either way, nothing goes twice.
     assert 1 <= len(launches) <= ticks
     assert sorted(e.detail["messages"] for e in launches)[-1] == len(customers)
+
+
+# --- the scheduler's change row is never held by a marketer's transaction -------------------
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        services.Schedule(kind=ScheduleKind.RECURRING, recurrence="0 10 * * 1"),
+        "in an hour",
+        "cancel",
+    ],
+)
+def test_scheduling_commits_while_a_scheduler_holds_the_change_row_and_bumps_it_after(schedule):
+    """A syncing beat holds django-celery-beat's change-tracking row. Scheduling or cancelling a
+    campaign meanwhile commits without waiting for it (so the two can never deadlock), then bumps
+    the row once it is free, so the schedulers reload."""
+    if schedule == "in an hour":
+        schedule = services.Schedule(
+            kind=ScheduleKind.AT, send_at=timezone.now() + dt.timedelta(hours=1)
+        )
+    draft = make_campaign(
+        schedule=services.Schedule(
+            kind=ScheduleKind.AT, send_at=timezone.now() + dt.timedelta(hours=2)
+        )
+    )
+    PeriodicTasks.update_changed()
+    before = PeriodicTasks.last_change()
+    events_before = draft.events.count()
+    expected = CampaignStatus.CANCELLED if schedule == "cancel" else CampaignStatus.SCHEDULED
+    held, release = threading.Event(), threading.Event()
+
+    def scheduler() -> None:
+        try:
+            with transaction.atomic():
+                PeriodicTasks.objects.select_for_update().get(ident=1)
+                held.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    def marketer() -> None:
+        try:
+            if schedule == "cancel":
+                services.campaign_cancel(campaign=draft)
+            else:
+                services.campaign_schedule(campaign=draft, schedule=schedule)
+        finally:
+            connection.close()
+
+    def committed() -> bool:
+        campaign = Campaign.objects.get(pk=draft.pk)
+        return campaign.status == expected and campaign.events.count() > events_before
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        holding = pool.submit(scheduler)
+        try:
+            assert held.wait(timeout=30)
+            acting = pool.submit(marketer)
+            # Seen from this connection while the row is still held: it committed without it.
+            assert wait_until(committed, timeout=20), "the marketer waited on the scheduler's lock"
+            assert PeriodicTasks.last_change() == before
+        finally:
+            release.set()
+        holding.result(timeout=60)
+        acting.result(timeout=60)
+    assert PeriodicTasks.last_change() > before
