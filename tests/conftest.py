@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.servers import basehttp
+from hypothesis import settings as hypothesis_settings
 
 from omni import roles
 
@@ -22,6 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # and the kernel would reset the rest ("Connection reset by peer"). A real server (gunicorn)
 # has a backlog of 2048; give the test server a realistic one.
 basehttp.WSGIServer.request_queue_size = 128
+
+# The property tests replay the same examples on every run, so a red CI is reproducible and not a
+# draw of the dice; HYPOTHESIS_PROFILE=explore draws new ones, ten times as many, to look further.
+hypothesis_settings.register_profile("suite", max_examples=30, derandomize=True, deadline=None)
+hypothesis_settings.register_profile("explore", max_examples=300, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

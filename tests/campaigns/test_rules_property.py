@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
-import os
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -444,10 +443,7 @@ def test_she_buys_the_promoted_product_while_her_sms_waits_for_the_morning(setti
     assert RecordingBackend.sent == []
 
 
-@settings(
-    # A soak run looks further: OMNI_PROPERTY_EXAMPLES=500 pytest -k no_delivered_message
-    max_examples=int(os.environ.get("OMNI_PROPERTY_EXAMPLES", 30)),
-    deadline=None,
+@settings(  # examples and seed: the profile in tests/conftest.py
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
