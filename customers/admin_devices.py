@@ -2,7 +2,8 @@
 
 Read-only (the device services own every field); the token shows only as its first characters,
 enough to tell devices apart on a screen, not enough to send to one. The one write, stopping
-push to a device, goes through `device_unregister` like the app's own call.
+push to a device, goes through `device_unregister` like the app's own call, and the device keeps
+who did it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class DeviceAdmin(ServiceAgentViewMixin, ReadOnlyMixin, admin.ModelAdmin):
         "active",
         "disabled_at",
         "disabled_reason",
+        "disabled_by",
         "created_at",
         "last_seen_at",
     ]
@@ -63,7 +65,7 @@ class DeviceAdmin(ServiceAgentViewMixin, ReadOnlyMixin, admin.ModelAdmin):
             self.message_user(request, _("The selected devices were already disabled."))
             return
         for device in devices:
-            services.device_unregister(token=device.token)
+            services.device_unregister(token=device.token, performed_by=request.user)
         self.message_user(
             request,
             ngettext(

@@ -8,6 +8,7 @@ registers it last (a phone changes hands).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,7 @@ class DeviceDisabledReason(models.TextChoices):
     NONE = "", _("None")
     UNREGISTERED = "unregistered", _("Unregistered by the app")
     PROVIDER_REJECTED = "provider_rejected", _("Token rejected by the push provider")
+    STAFF = "staff", _("Stopped by staff")
 
 
 class Device(models.Model):
@@ -50,6 +52,15 @@ class Device(models.Model):
         choices=DeviceDisabledReason.choices,
         blank=True,
         default=DeviceDisabledReason.NONE,
+    )
+    disabled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("disabled by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The staff member who stopped push to this device, if one did."),
     )
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     last_seen_at = models.DateTimeField(_("last seen at"))

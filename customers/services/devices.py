@@ -93,16 +93,25 @@ def device_register(
     return DeviceRegistration(device=device, created=created)
 
 
-def _disable(device: Device, *, reason: DeviceDisabledReason) -> Device:
+def _disable(
+    device: Device, *, reason: DeviceDisabledReason, by: AbstractBaseUser | None = None
+) -> Device:
     device.active = False
     device.disabled_at = timezone.now()
     device.disabled_reason = reason
-    device.save(update_fields=["active", "disabled_at", "disabled_reason"])
+    device.disabled_by = by
+    device.save(update_fields=["active", "disabled_at", "disabled_reason", "disabled_by"])
     return device
 
 
-def device_unregister(*, token: str, customer: Customer | None = None) -> Device:
-    """Stop sending push notifications to this installation (the app says so).
+def device_unregister(
+    *,
+    token: str,
+    customer: Customer | None = None,
+    performed_by: AbstractBaseUser | None = None,
+) -> Device:
+    """Stop sending push notifications to this installation: the app says so, or a staff member
+    (`performed_by`, kept on the device with its own reason) does it for the customer.
 
     With `customer`, only her own device: someone else's token is as unknown as a made-up one.
     Unregistering a device already disabled changes nothing.
@@ -119,6 +128,8 @@ def device_unregister(*, token: str, customer: Customer | None = None) -> Device
             raise DeviceNotFound()
         if not device.active:
             return device
+        if performed_by is not None:
+            return _disable(device, reason=DeviceDisabledReason.STAFF, by=performed_by)
         return _disable(device, reason=DeviceDisabledReason.UNREGISTERED)
 
 

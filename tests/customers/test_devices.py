@@ -305,7 +305,8 @@ def test_an_agent_reads_devices_without_changing_them(client, make_staff):
 
 
 def test_an_administrator_finds_a_customers_devices_and_stops_one(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", "r@example.fr", "pw"))
+    root = django_user_model.objects.create_superuser("root", "r@example.fr", "pw")
+    client.force_login(root)
     lea = CustomerFactory(last_name="Durand")
     device = DeviceFactory(customer=lea, token=TOKEN)
     DeviceFactory()
@@ -319,4 +320,7 @@ def test_an_administrator_finds_a_customers_devices_and_stops_one(client, django
     assert TOKEN[:12] in page.content.decode()
     assert TOKEN not in page.content.decode()  # the whole token never shows
     device.refresh_from_db()
-    assert (device.active, device.disabled_reason) == (False, "unregistered")
+    # The device keeps who stopped it, under its own reason: not the app's own unregistering.
+    assert (device.active, device.disabled_reason, device.disabled_by) == (False, "staff", root)
+    page = client.get(reverse("admin:customers_device_change", args=[device.pk]))
+    assert "Stopped by staff" in page.content.decode()
