@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
-from campaigns import results, tracking
+from campaigns import channel_mix, results, tracking
 from campaigns.models import Campaign, Message
 from customers.models import ContactChannel
 from omni import roles
@@ -166,7 +166,7 @@ class ResultsView(MarketingScreenMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        mix = results.channel_mix()
+        mix = channel_mix.channel_mix()
         label = gettext_lazy("%(count)s channel(s)")
         names = [label % {"count": group.label} for group in mix]
         context.update(

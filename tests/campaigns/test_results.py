@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns import attribution, results, services, tracking
+from campaigns import attribution, channel_mix, results, services, tracking
 from campaigns.models import Campaign, MessageStatus
 from campaigns.segments import SegmentRuleError
 from campaigns.selectors import segment_customers
@@ -120,7 +120,7 @@ def test_one_channel_versus_two_versus_three_or_more():
     touch(to_c_by_sms, "click", days_ago=40.5)
     bought_after(to_c_by_sms, total="80.00", days_ago=40)
 
-    mix = results.channel_mix()
+    mix = channel_mix.channel_mix()
 
     got = [
         (g.label, g.campaigns, g.recipients, g.engaged, g.buyers, g.orders, g.revenue, g.retained)
@@ -155,7 +155,7 @@ def test_results_are_a_fixed_number_of_queries(django_assert_max_num_queries):
         results.campaign_results(campaign=campaign)
         results.holdout_lift(campaign=campaign)
         results.campaigns_overview()
-        results.channel_mix()
+        channel_mix.channel_mix()
 
 
 # --- engagement segment fields ------------------------------------------------------------------
@@ -260,11 +260,11 @@ def test_the_portable_channel_mix_gives_the_postgresql_figures(
     monkeypatch, django_assert_max_num_queries
 ):
     mixed_campaigns()
-    native = results.channel_mix()
-    monkeypatch.setattr(results, "postgresql_path", lambda: False)
+    native = channel_mix.channel_mix()
+    monkeypatch.setattr(channel_mix, "postgresql_path", lambda: False)
 
     with django_assert_max_num_queries(2):
-        portable = results.channel_mix()
+        portable = channel_mix.channel_mix()
 
     assert portable == native
     got = [
@@ -279,9 +279,9 @@ def test_the_portable_channel_mix_gives_the_postgresql_figures(
 
 
 def test_the_portable_channel_mix_without_campaigns_shows_empty_groups(monkeypatch):
-    monkeypatch.setattr(results, "postgresql_path", lambda: False)
+    monkeypatch.setattr(channel_mix, "postgresql_path", lambda: False)
 
-    mix = results.channel_mix()
+    mix = channel_mix.channel_mix()
 
     assert [(g.label, g.recipients, g.revenue) for g in mix] == [
         ("1", 0, Decimal("0.00")),
