@@ -242,28 +242,48 @@ def _copy(cursor, name: str, model, rows: list[dict], *, without=(), number=Fals
     return names
 
 
+def _with_dates(model, objects: list, rows: list[dict]) -> None:
+    """Put back the demo's own dates: bulk_create stamps auto_now and auto_now_add fields with
+    the clock (their pre_save), so on SQLite every order was placed at the time of the seed;
+    bulk_update writes the values as given."""
+    stamped = [
+        field.attname
+        for field in model._meta.concrete_fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    ]
+    fields = [name for name in stamped if rows and name in rows[0]]
+    if not fields or not objects:
+        return
+    for instance, row in zip(objects, rows, strict=True):
+        for name in fields:
+            setattr(instance, name, row[name])
+    model.objects.bulk_update(objects, fields)
+
+
 def _insert_orm(rows: _Rows) -> int:
     """The same batch through the ORM, for SQLite: slower, fine at demo sizes."""
     numbers = [row["number"] for row in rows.orders]
     existing = set(Order.objects.filter(number__in=numbers).values_list("number", flat=True))
+    new_orders = [row for row in rows.orders if row["number"] not in existing]
     with transaction.atomic():
-        orders = Order.objects.bulk_create(
-            Order(**row) for row in rows.orders if row["number"] not in existing
-        )
+        orders = Order.objects.bulk_create(Order(**row) for row in new_orders)
+        _with_dates(Order, orders, new_orders)
         ids = {order.number: order.pk for order in orders}
 
-        def owned(batch: list[dict], model):
+        def owned(batch: list[dict], model) -> tuple[list, list[dict]]:
+            kept = [row for row in batch if row["order_number"] in ids]
             return [
                 model(
                     order_id=ids[row["order_number"]],
                     **{k: v for k, v in row.items() if k != "order_number"},
                 )
-                for row in batch
-                if row["order_number"] in ids
-            ]
+                for row in kept
+            ], kept
 
-        lines = OrderLine.objects.bulk_create(owned(rows.lines, OrderLine))
-        fulfilments = Fulfilment.objects.bulk_create(owned(rows.fulfilments, Fulfilment))
+        lines = OrderLine.objects.bulk_create(owned(rows.lines, OrderLine)[0])
+        parts, part_rows = owned(rows.fulfilments, Fulfilment)
+        fulfilments = Fulfilment.objects.bulk_create(parts)
+        _with_dates(Fulfilment, fulfilments, part_rows)
         by_order = {fulfilment.order_id: fulfilment.pk for fulfilment in fulfilments}
         FulfilmentLine.objects.bulk_create(
             FulfilmentLine(

@@ -1,9 +1,11 @@
 """Demo data: realistic, linked together, and idempotent for a given seed."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
-from django.db.models import Sum
+from django.db.models import F, Max, Min, Sum
 
 from customers.models import Customer
 from inventory.models import Location, StockLevel, StockMovement, Variant
@@ -70,7 +72,7 @@ def test_demo_orders_through_the_orm_path_of_make_run_match_the_copy_path(monkey
     from django.db import connections
 
     from omni import demo_orders
-    from orders.models import FulfilmentLine, Order
+    from orders.models import Fulfilment, FulfilmentLine, Order
 
     call_command("seed_demo", customers=60, products=4, stores=2, orders=0, verbosity=0)
     monkeypatch.setattr(connections["default"], "vendor", "sqlite")
@@ -81,6 +83,10 @@ def test_demo_orders_through_the_orm_path_of_make_run_match_the_copy_path(monkey
     assert added == Order.objects.count() > 0
     assert again == 0
     assert FulfilmentLine.objects.count() >= Order.objects.count()
+    # The orders keep their own dates over the year (bulk_create stamps auto_now_add fields).
+    dates = Order.objects.aggregate(first=Min("placed_at"), last=Max("placed_at"))
+    assert dates["last"] - dates["first"] > timedelta(days=180)
+    assert not Fulfilment.objects.exclude(created_at=F("order__placed_at")).exists()
 
 
 def test_demo_customers_have_marketing_consents_a_campaign_can_reach():
