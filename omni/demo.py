@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from faker.providers.person.fr_FR import Provider as PersonNames
 
+from campaigns.models import Campaign
 from customers.models import (
     Channel,
     ConsentAction,
@@ -35,6 +36,7 @@ from customers.models import (
 from inventory import services as stock_services
 from inventory.models import Category, Location, LocationKind, Product, StaffProfile, Variant
 from omni import roles
+from omni.demo_campaigns import seed_campaigns
 from omni.demo_orders import seed_orders
 from orders.models import Order
 
@@ -385,9 +387,16 @@ def seed_devices(*, seed: int, batch: int = 2_000) -> int:
 
 
 def seed(
-    *, customers: int, products: int, stores: int, seed: int, orders_per_customer: int = 2
+    *,
+    customers: int,
+    products: int,
+    stores: int,
+    seed: int,
+    orders_per_customer: int = 2,
+    campaigns: bool = False,
 ) -> dict[str, int]:
-    """Build the whole demo data set; return counts of what exists afterwards."""
+    """Build the whole demo data set; return counts of what exists afterwards. `campaigns`
+    adds the marketer's history (seed_demo does; the benchmarks, which bring their own, not)."""
     rng = random.Random(seed)
     with transaction.atomic():
         locations = seed_locations(stores=stores)
@@ -399,9 +408,12 @@ def seed(
     seed_consents(seed=seed)
     seed_devices(seed=seed)
     seed_orders(orders_per_customer=orders_per_customer, seed=seed)
+    if campaigns:
+        seed_campaigns(seed=seed, sales=orders_per_customer > 0)
     return {
         "locations": Location.objects.count(),
         "variants": Variant.objects.count(),
         "customers": Customer.objects.count(),
         "orders": Order.objects.count(),
+        "campaigns": Campaign.objects.count(),
     }

@@ -24,6 +24,7 @@ def test_the_demo_stories_run_on_sqlite(tmp_path):
         if key not in {"DATABASE_URL", "CACHE_URL", "OMNI_MESSAGING_FILE"}
     }
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
+    env["OMNI_VAR_DIR"] = str(tmp_path)  # the demo campaign's outbox, static files
 
     done = subprocess.run(
         [sys.executable, str(FLOWS)],

@@ -13,6 +13,12 @@ from inventory.models import Location, StockLevel, StockMovement, Variant
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _outbox_in_tmp(settings, tmp_path):
+    """The demo campaign's sends go to a file under VAR_DIR: not the checkout's var/."""
+    settings.VAR_DIR = tmp_path
+
+
 def snapshot():
     return (
         Customer.objects.count(),
@@ -122,3 +128,78 @@ def test_most_demo_customers_with_a_push_consent_have_a_device_a_push_can_reach(
     assert devices == with_device
     launched = campaign_launch(campaign=make_campaign(channels=("push",)))
     assert launched.messages == with_device
+
+
+def campaign_snapshot():
+    from django_celery_beat.models import PeriodicTask
+
+    from campaigns.models import Attribution, Campaign, Message, Segment, TrackingEvent
+    from orders.models import Order
+
+    return {
+        model.__name__: model.objects.count()
+        for model in (Segment, Campaign, Message, TrackingEvent, Attribution, Order, PeriodicTask)
+    }
+
+
+def test_the_demo_has_a_sent_a_scheduled_and_a_draft_campaign_and_reseeding_adds_none(
+    client, settings, tmp_path
+):
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from campaigns.models import Attribution, Campaign, Message, MessageStatus
+    from omni import demo_campaigns
+
+    # Whatever the settings name, the seed's sends stay on the machine (here: a provider that
+    # cannot be reached would fail or retry them).
+    settings.OMNI_MESSAGING_BACKENDS = dict.fromkeys(
+        ("email", "sms", "push"), "omni.messaging.backends.HttpBackend"
+    )
+    settings.OMNI_MESSAGING_OPTIONS = {
+        channel: {"url": "http://127.0.0.1:9/unreachable", "token": "x"}
+        for channel in ("email", "sms", "push")
+    }
+    call_command("seed_demo", customers=150, products=6, stores=2, orders=3, verbosity=0)
+    first = campaign_snapshot()
+
+    call_command("seed_demo", customers=150, products=6, stores=2, orders=3, verbosity=0)
+
+    assert campaign_snapshot() == first
+    statuses = dict(Campaign.objects.values_list("name", "status"))
+    assert statuses == {
+        demo_campaigns.SENT: "sent",
+        demo_campaigns.SCHEDULED: "scheduled",
+        demo_campaigns.DRAFT: "draft",
+    }
+    sent = Campaign.objects.get(name=demo_campaigns.SENT)
+    messages = Message.objects.filter(campaign=sent)
+    delivered = messages.filter(status=MessageStatus.SENT)
+    assert delivered.count() > 0
+    assert not messages.filter(status__in=["pending", "sending", "failed", "skipped"]).exists()
+    outbox = (tmp_path / "messages" / "demo-seed.jsonl").read_text().splitlines()
+    assert len(outbox) == delivered.count()  # each sent once, into the file
+    # Sent a few days ago, and read after that.
+    days_ago = (timezone.now() - sent.launched_at).days
+    assert 2 <= days_ago <= demo_campaigns.SENT_DAYS_AGO
+    assert not delivered.exclude(sent_at__gte=sent.launched_at, sent_at__lt=timezone.now()).exists()
+    assert not delivered.filter(opened_at__lt=sent.launched_at).exists()
+    assert delivered.filter(opened_at__isnull=False).exists()
+    assert Attribution.objects.filter(campaign=sent, is_last_touch=True, touch="code").exists()
+    scheduled = Campaign.objects.get(name=demo_campaigns.SCHEDULED)
+    assert scheduled.periodic_task.enabled
+    assert scheduled.periodic_task.clocked.clocked_time > timezone.now()
+
+    client.force_login(get_user_model().objects.get(username="marketing"))
+    page = client.get(f"/marketing/campaigns/{sent.pk}/results/")
+
+    assert page.status_code == 200
+    total = page.context["figures"].total
+    assert total.sent == delivered.count()
+    assert total.opened == delivered.filter(opened_at__isnull=False).count()
+    assert total.converted >= 1
+    assert total.revenue > 0
+    listed = client.get("/marketing/campaigns/")
+    assert listed.status_code == 200
+    for name in statuses:
+        assert name in listed.content.decode()

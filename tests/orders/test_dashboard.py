@@ -388,8 +388,10 @@ def test_the_figures_take_one_query_each(shop, django_assert_num_queries):
 # The demo data -----------------------------------------------------------------------------------
 
 
-def test_the_demo_orders_are_consistent_idempotent_and_fill_the_dashboard():
+def test_the_demo_orders_are_consistent_idempotent_and_fill_the_dashboard(settings, tmp_path):
     from django.core.management import call_command
+
+    settings.VAR_DIR = tmp_path  # the demo campaign's outbox file
     from django.db.models import Count, F, Sum
 
     from orders.models import Fulfilment, FulfilmentLine, OrderLine

@@ -11,7 +11,9 @@ from omni import demo
 
 
 class Command(BaseCommand):
-    help = "Create demo stores, catalogue, stock, customers and one login per role."
+    help = (
+        "Create demo stores, catalogue, stock, customers, orders, campaigns and one login per role."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=500)
@@ -52,6 +54,10 @@ class Command(BaseCommand):
                 raise CommandError(f"--{name} must be zero or more")
         if stores > len(demo.STORES):
             raise CommandError(f"--stores must be at most {len(demo.STORES)}")
+        if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+            # The sent demo campaign queues its dispatch (a no-op by then) on the broker's folders.
+            for folder in ("queue", "processed", "control"):
+                (settings.VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         counts = demo.seed(
             customers=customers,
@@ -59,12 +65,13 @@ class Command(BaseCommand):
             stores=stores,
             seed=seed,
             orders_per_customer=orders,
+            campaigns=True,
         )
         elapsed = time.perf_counter() - started
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready in {elapsed:.1f}s: {counts['customers']} customers, "
-                f"{counts['orders']} orders, "
+                f"{counts['orders']} orders, {counts['campaigns']} campaigns, "
                 f"{counts['variants']} variants, {counts['locations']} locations."
             )
         )
