@@ -26,6 +26,7 @@ from django.db.models import (
     Exists,
     Expression,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -77,6 +78,18 @@ def _since(automation: Automation, now: dt.datetime) -> dt.datetime:
     return max(automation.starts_at, now - lookback())
 
 
+def _epoch_seconds(field: str) -> Func:
+    """Whole seconds since 1970 of a datetime column, for a trigger key. SQLite (the `make run`
+    demo) has no epoch lookup: it counts them with strftime, from the UTC text Django stores."""
+    if connection.vendor == "postgresql":
+        return Cast(Extract(field, "epoch", tzinfo=dt.UTC), BigIntegerField())
+    return Func(
+        F(field),
+        template="CAST(strftime('%%s', %(expressions)s) AS INTEGER)",
+        output_field=BigIntegerField(),
+    )
+
+
 def _text(expression) -> Cast:
     return Cast(expression, TEXT)
 
@@ -120,7 +133,7 @@ def abandoned_cart(automation: Automation, now: dt.datetime) -> Trigger:
         .exclude(Exists(ordered_since))
     )
     # The cart and its last activity: touched and left again, it is a new trigger.
-    epoch = Cast(Extract("last_activity_at", "epoch", tzinfo=dt.UTC), BigIntegerField())
+    epoch = _epoch_seconds("last_activity_at")
     key = Concat(Value("cart-"), _text(F("pk")), Value("-"), _text(epoch), output_field=TEXT)
     return Trigger(
         carts,

@@ -547,7 +547,15 @@ def automations_enrol_and_send():
     from campaigns.automations import services as automations
     from campaigns.models import Automation, Enrolment
     from campaigns.services import messages_send_batch
+    from customers.models import Channel
+    from customers.services.consents import ConsentSource, consent_grant
+    from orders.cart.services import cart_add_line, cart_for_customer
 
+    # A cart left with a line in it: the abandoned-cart trigger's key counts its seconds.
+    customer = new_customer("cart")
+    consent_grant(customer=customer, channel="email", source=ConsentSource(channel=Channel.WEB))
+    cart = cart_for_customer(customer=customer, channel=Channel.WEB)
+    cart_add_line(cart=cart, variant=variant_at(store()), quantity=1, channel=Channel.WEB)
     step = automations.StepSpec(channel="email", email_subject="Omni", email_body="Bonjour")
     for trigger in ("welcome", "abandoned_cart", "satisfaction", "back_in_stock", "win_back"):
         automations.automation_create(
@@ -567,7 +575,7 @@ def automations_enrol_and_send():
         while messages_send_batch(campaign_id=campaign_id, now=later).claimed:
             pass
     enrolled = set(Enrolment.objects.values_list("automation__trigger", flat=True))
-    assert {"welcome", "satisfaction"} <= enrolled, enrolled
+    assert {"welcome", "satisfaction", "abandoned_cart"} <= enrolled, enrolled
 
 
 @flow
