@@ -137,8 +137,9 @@ def _figures(label: str, key, counts: dict, sums: dict) -> Figures:
         clicked=counted.get("clicked", 0),
         unsubscribed=counted.get("unsubscribed", 0),
         converted=summed.get("converted", 0),
-        revenue=summed.get("revenue") or ZERO,
-        linear_revenue=summed.get("linear_revenue") or ZERO,
+        # In cents: SQLite's sums of decimals come back with a dozen places.
+        revenue=(summed.get("revenue") or ZERO).quantize(ZERO),
+        linear_revenue=(summed.get("linear_revenue") or ZERO).quantize(ZERO),
     )
 
 

@@ -161,6 +161,8 @@ def the_demo_shows_a_sent_campaign_with_its_results_and_a_second_seed_adds_none(
     assert total.opened == delivered.filter(opened_at__isnull=False).count() > 0, total
     assert total.converted >= 1, total
     assert total.revenue > 0, total
+    assert f"<td>{total.revenue}</td>" in page.content.decode()
+    assert total.revenue.as_tuple().exponent == -2, total.revenue  # cents, not 240.310000000000
     overview = staff("marketing").get("/marketing/results/")
     assert sent.name in overview.content.decode(), "the results page lists no sent campaign"
     before = campaign_history()
