@@ -432,16 +432,17 @@ def _scored(expression, thresholds) -> Case:
     return Case(*cases, default=Value(1), output_field=IntegerField())
 
 
-def rfm_expressions(now: dt.datetime) -> dict[str, Case]:
-    """Recency, frequency and monetary scores (1 to 5) of the outer customer, as expressions."""
+def rfm_scores(now: dt.datetime) -> dict[str, Case]:
+    """Recency, frequency and monetary scores (1 to 5) as aggregates over one customer's counted
+    orders: a single grouped subquery evaluates them (see `_rfm`)."""
     thresholds = _thresholds()
-    window = now - dt.timedelta(days=RFM_WINDOW_DAYS)
-    last = Subquery(
-        _orders().order_by().values("customer").annotate(last=Max("placed_at")).values("last")
-    )
+    in_window = Q(placed_at__gte=now - dt.timedelta(days=RFM_WINDOW_DAYS))
     recency = Case(
         *[
-            When(GreaterThanOrEqual(last, now - dt.timedelta(days=days)), then=Value(5 - index))
+            When(
+                GreaterThanOrEqual(Max("placed_at"), now - dt.timedelta(days=days)),
+                then=Value(5 - index),
+            )
             for index, days in enumerate(thresholds["recency_days"])
         ],
         default=Value(1),
@@ -449,21 +450,31 @@ def rfm_expressions(now: dt.datetime) -> dict[str, Case]:
     )
     return {
         "recency": recency,
-        "frequency": _scored(_order_count(window), thresholds["frequency_orders"]),
+        "frequency": _scored(Count("pk", filter=in_window), thresholds["frequency_orders"]),
         "monetary": _scored(
-            _order_total(window), [Decimal(str(v)) for v in thresholds["monetary_total"]]
+            Sum("total", filter=in_window, default=Decimal(0)),
+            [Decimal(str(v)) for v in thresholds["monetary_total"]],
         ),
     }
 
 
 def _rfm(part: str):
+    """The score is worked out in one correlated subquery per customer, grouped over her orders:
+    a CASE over per-threshold subqueries would run one subquery per threshold tried, up to 15
+    for the whole score. A customer with no counted order scores 1 on each part."""
+
     def compile_rfm(condition: Condition) -> Q:
-        scores = rfm_expressions(condition.now)
+        scores = rfm_scores(condition.now)
         if part == "score":
             expression = scores["recency"] + scores["frequency"] + scores["monetary"]
         else:
             expression = scores[part]
-        return _compare_expression(expression, condition.op, condition.value)
+        scored = _orders().order_by().values("customer").annotate(score=expression)
+        lowest = 3 if part == "score" else 1
+        score = Coalesce(
+            Subquery(scored.values("score"), output_field=IntegerField()), Value(lowest)
+        )
+        return _compare_expression(score, condition.op, condition.value)
 
     return compile_rfm
 

@@ -244,6 +244,53 @@ def test_rfm_scores():
     assert ids({"field": "rfm_monetary", "op": "between", "value": [4, 5]}) == {best.pk}
 
 
+# Order histories around every threshold (days ago, total, cancelled): recency 30/90/180/365 days,
+# frequency 8/4/2/1 orders and monetary 1000/400/150/1 spent in the last 365 days.
+RFM_HISTORIES = [
+    [],
+    [(400, "10.00", False)],
+    [(20, "99.00", True)],
+    [(29.5, "0.50", False)],
+    [(30.5, "150.00", False), (364, "250.00", False)],
+    [(89, "399.99", False), (100, "0.01", False), (370, "900.00", False)],
+    [(179, "1000.00", False)],
+    [(181, "60.00", False)] * 4,
+    [(364.5, "1.00", False)] * 2 + [(10, "500.00", True)],
+    [(day, "150.00", False) for day in range(1, 9)],
+    [(day * 40, "200.00", False) for day in range(1, 10)],
+]
+
+
+def test_rfm_segments_score_every_customer_as_the_360_view_does():
+    """The RFM rule has two implementations, the segments' SQL and the 360° view's key figures:
+    on histories around each threshold (cancelled orders not counted), they agree."""
+    from orders.customer360 import customer_key_figures
+
+    customers = []
+    for history in RFM_HISTORIES:
+        customer = CustomerFactory()
+        for days_ago, total, cancelled in history:
+            status = {"status": "cancelled"} if cancelled else {}
+            order_placed(days_ago=days_ago, customer=customer, total=Decimal(total), **status)
+        customers.append(customer)
+    figures = {c.pk: customer_key_figures(customer=c) for c in customers}
+    parts = {
+        "rfm_score": lambda f: f.rfm_score,
+        "rfm_recency": lambda f: f.recency,
+        "rfm_frequency": lambda f: f.frequency,
+        "rfm_monetary": lambda f: f.monetary,
+    }
+    seen = set()
+    for field, part in parts.items():
+        for value in sorted({part(f) for f in figures.values()}):
+            expected = {pk for pk, f in figures.items() if part(f) == value}
+            assert ids({"field": field, "op": "eq", "value": value}) == expected, (field, value)
+            seen.add((field, value))
+    # The histories reach every recency, frequency and monetary score, and scores from 3 to 15.
+    assert {v for f, v in seen if f != "rfm_score"} == {1, 2, 3, 4, 5}
+    assert {("rfm_score", 3), ("rfm_score", 15)} <= seen
+
+
 def test_groups_all_any_not():
     paris_woman = CustomerFactory(gender=Gender.FEMALE, postal_code="75011")
     lyon_woman = CustomerFactory(gender=Gender.FEMALE, postal_code="69002")
