@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from campaigns.models import Campaign, DiscountCode, Message, MessageStatus
-from tests.campaigns.factories import make_campaign
+from campaigns.models import Campaign, DiscountCode
+from tests.campaigns.factories import SentMessageFactory, make_campaign
 
 
 def issued_code(
@@ -28,17 +28,7 @@ def issued_code(
         discount_percent=Decimal(percent),
     )
     sent_at = timezone.now() - dt.timedelta(minutes=1)
-    message = Message.objects.create(
-        campaign=campaign,
-        customer=customer,
-        run="test",
-        channel=channel,
-        idempotency_key=f"test:{uuid.uuid4().hex}",
-        status=MessageStatus.SENT,
-        not_before=sent_at,
-        created_at=sent_at,
-        sent_at=sent_at,
-    )
+    message = SentMessageFactory(campaign=campaign, customer=customer, channel=channel, at=sent_at)
     return DiscountCode.objects.create(
         code=code or f"OM{uuid.uuid4().hex[:10].upper()}",
         campaign=campaign,

@@ -12,6 +12,7 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from campaigns.models import Message, MessageStatus
 from customers.models import Channel, ConsentEvent, ConsentState, ContactChannel, Customer
 from orders.models import Order, OrderLine
 from tests.customers.factories import CustomerFactory
@@ -27,6 +28,27 @@ class OrderFactory(DjangoModelFactory):
     channel = Channel.WEB
     subtotal = Decimal("49.90")
     total = Decimal("49.90")
+
+
+class SentMessageFactory(DjangoModelFactory):
+    """A campaign message already sent `at` (default: now), as the frequency cap, the engagement
+    rules, the results and the 360° view read it; the sending pipeline has its own tests. Give
+    the campaign; `.build()` for a `bulk_create`."""
+
+    class Meta:
+        model = Message
+
+    class Params:
+        at = factory.LazyFunction(timezone.now)
+
+    customer = factory.SubFactory(CustomerFactory)
+    run = "once"
+    channel = ContactChannel.EMAIL
+    idempotency_key = factory.Sequence(lambda n: f"sent-earlier-{n}")
+    status = MessageStatus.SENT
+    not_before = factory.SelfAttribute("at")
+    created_at = factory.SelfAttribute("at")
+    sent_at = factory.SelfAttribute("at")
 
 
 class OrderLineFactory(DjangoModelFactory):

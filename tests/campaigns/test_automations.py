@@ -36,7 +36,7 @@ from tests.campaigns.automation_helpers import (
     targets,
     tick,
 )
-from tests.campaigns.factories import bought, consent, order_placed
+from tests.campaigns.factories import SentMessageFactory, bought, consent, order_placed
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import StoreFactory, VariantFactory
 from tests.orders.factories import CartFactory, CartLineFactory
@@ -264,16 +264,7 @@ def test_the_frequency_cap_and_an_unsubscribe_apply_to_steps(settings, sink):
     consent(capped, "email")
     left_cart(capped, hours_ago=5)
     other = Campaign.objects.get()  # any campaign's message counts against the cap
-    Message.objects.create(
-        campaign=other,
-        customer=capped,
-        run="x",
-        channel="email",
-        idempotency_key="earlier",
-        status="sent",
-        not_before=timezone.now(),
-        created_at=timezone.now() - DAY,
-    )
+    SentMessageFactory(campaign=other, customer=capped, at=timezone.now() - DAY)
     unsubscribed = CustomerFactory()
     consent(unsubscribed, "email", granted=False)
     left_cart(unsubscribed, hours_ago=5)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.models import Message, MessageStatus
 from customers.models import Customer
-from tests.campaigns.factories import consent, make_campaign
+from tests.campaigns.factories import SentMessageFactory, consent, make_campaign
 from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,17 +89,7 @@ def audience() -> tuple[list[int], list[int]]:
     for customer in overlap + others:
         consent(customer, "email")
     Message.objects.bulk_create(
-        Message(
-            campaign=earlier,
-            customer=customer,
-            run="once",
-            channel="email",
-            idempotency_key=f"earlier-{customer.pk}",
-            status=MessageStatus.SENT,
-            not_before=yesterday,
-            created_at=yesterday,
-            sent_at=yesterday,
-        )
+        SentMessageFactory.build(campaign=earlier, customer=customer, at=yesterday)
         for customer in overlap + others
     )
     return [c.pk for c in overlap], [c.pk for c in others]

@@ -36,7 +36,7 @@ from campaigns.rules import QuietHours, french_holidays
 from customers.models import Channel, ContactChannel, Customer
 from customers.services.consents import ConsentSource, consent_withdraw
 from omni.messaging import BaseBackend, DeliveryResult, DeliveryStatus
-from tests.campaigns.factories import bought, consent, make_campaign
+from tests.campaigns.factories import SentMessageFactory, bought, consent, make_campaign
 from tests.customers.factories import CustomerFactory, DeviceFactory
 from tests.inventory.factories import VariantFactory
 
@@ -185,18 +185,8 @@ def build(world: dict, start: dt.datetime) -> Built:
         }
         built.prior[customer.pk] = [start - dt.timedelta(hours=h) for h in spec["prior_hours"]]
         Message.objects.bulk_create(
-            Message(
-                campaign=earlier,
-                customer=customer,
-                run="once",
-                channel="email",
-                idempotency_key=f"earlier-{customer.pk}-{number}",
-                status=MessageStatus.SENT,
-                not_before=at,
-                created_at=at,
-                sent_at=at,
-            )
-            for number, at in enumerate(built.prior[customer.pk])
+            SentMessageFactory.build(campaign=earlier, customer=customer, at=at)
+            for at in built.prior[customer.pk]
         )
         built.purchases[customer.pk] = []
         for days in spec["purchase_days"]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Message, MessageStatus, TrackingEvent, TrackingKind
 from customers.models import Customer
+from tests.campaigns.factories import SentMessageFactory
 
 
 def sent_message(
@@ -24,16 +25,13 @@ def sent_message(
     at = timezone.now() - dt.timedelta(days=days_ago)
     held_out = status == MessageStatus.HELD_OUT
     variant = None if held_out else variant or campaign.variants.order_by("name").first()
-    return Message.objects.create(
+    return SentMessageFactory(
         campaign=campaign,
         variant=variant,
         customer=customer,
-        run="once",
         channel="" if held_out else channel,
-        idempotency_key=f"test-{uuid.uuid4().hex}",
         status=status,
-        not_before=at,
-        created_at=at,
+        at=at,
         sent_at=at if status == MessageStatus.SENT else None,
         provider_id=f"prov-{uuid.uuid4().hex[:12]}" if status == MessageStatus.SENT else "",
     )

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import Message, MessageStatus
+from campaigns.models import Message
 from customers import contacts, loyalty, services
 from customers.customer360 import Viewer, customer_panels, customer_timeline
 from customers.models import (
@@ -39,7 +39,7 @@ from orders.models import (
     OrderStatus,
     Return,
 )
-from tests.campaigns.factories import make_campaign
+from tests.campaigns.factories import SentMessageFactory, make_campaign
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import StoreFactory, VariantFactory
 from tests.orders.factories import CartFactory, CartLineFactory
@@ -164,16 +164,10 @@ def world(make_staff):
         customer=lea, order_number="OM-STO-1", channel=Channel.STORE, score=4, comment="Nice"
     )
     campaign = make_campaign(name="Spring")
-    message = Message.objects.create(
+    message = SentMessageFactory(
         campaign=campaign,
         customer=lea,
-        run="r1",
-        channel=ContactChannel.EMAIL,
-        idempotency_key="spring-lea",
-        status=MessageStatus.SENT,
-        not_before=days_ago(12),
-        created_at=days_ago(12),
-        sent_at=days_ago(12),
+        at=days_ago(12),
         opened_at=days_ago(11.5),
         clicked_at=days_ago(11),
     )
@@ -466,15 +460,11 @@ def _history(customer, size: int, store) -> None:
     )
     campaign = make_campaign(name=f"Campaign {customer.pk}")
     Message.objects.bulk_create(
-        Message(
+        SentMessageFactory.build(
             campaign=campaign,
             customer=customer,
-            run="r",
-            channel=ContactChannel.EMAIL,
             idempotency_key=f"{prefix}{n}",
-            status=MessageStatus.SENT,
-            not_before=NOW,
-            created_at=NOW,
+            at=NOW,
             sent_at=days_ago(n / 100),
             opened_at=days_ago(n / 100) if n % 2 else None,
         )
