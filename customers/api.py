@@ -40,6 +40,7 @@ from customers.models import (
 )
 from customers.models_devices import TOKEN_MAX_LENGTH, TOKEN_PATTERN
 from inventory.models import Location, LocationKind
+from omni.api import LookupField
 
 ISSUE_TOKEN = "customers.issue_customer_token"
 
@@ -136,7 +137,7 @@ class MeApi(CustomerApi):
         birth_date = serializers.DateField(required=False, allow_null=True)
         gender = serializers.ChoiceField(choices=Gender.choices, required=False)
         postal_code = serializers.CharField(max_length=10, required=False, allow_blank=True)
-        preferred_store = serializers.SlugRelatedField(
+        preferred_store = LookupField(
             slug_field="code",
             queryset=Location.objects.filter(kind=LocationKind.STORE, is_active=True),
             required=False,

@@ -7,7 +7,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,6 +20,19 @@ from omni.exceptions import DomainError
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class LookupField(serializers.SlugRelatedField):
+    """A row named by one of its fields (a SKU, a store code), its value checked before the
+    lookup: a NUL character, which PostgreSQL text cannot hold, is a field error, not a failed
+    query and a server error."""
+
+    default_error_messages = {"null_characters": gettext_lazy("Null characters are not allowed.")}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("null_characters")
+        return super().to_internal_value(data)
 
 
 def _error_code(exc: exceptions.APIException) -> str:
@@ -47,7 +62,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = {
             "code": "invalid",
-            "detail": "The request has invalid fields.",
+            "detail": _("The request has invalid fields."),
             "fields": fields,
         }
     else:

@@ -21,6 +21,7 @@ from customers.auth import CustomerTokenAuthentication, IsCustomer, request_cust
 from customers.models import Channel
 from inventory.models import Location, LocationKind
 from inventory.selectors import sellable_variants
+from omni.api import LookupField
 from orders.cart import services
 from orders.cart.merge import cart_merge
 from orders.cart.selectors import cart_for_token, cart_view
@@ -100,7 +101,7 @@ class AnonymousCartOutput(CartOutput):
 
 
 class LineAddInput(serializers.Serializer):
-    sku = serializers.SlugRelatedField(
+    sku = LookupField(
         slug_field="sku",
         queryset=sellable_variants().select_related("product"),
         error_messages={"does_not_exist": _("No article with this SKU is on sale.")},

@@ -27,7 +27,7 @@ from customers.auth import CustomerTokenAuthentication, IsCustomer, request_cust
 from customers.models import Customer
 from inventory.geo import point_for_postal_code
 from inventory.models import Location, LocationKind
-from omni.api import Pagination
+from omni.api import LookupField, Pagination
 from orders.cart.api import CHANNEL_PARAMETER, request_channel
 from orders.cart.selectors import open_cart_of
 from orders.checkout.exceptions import (
@@ -203,7 +203,7 @@ def _fingerprint(data: object) -> str:
 class FulfilmentInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=["delivery", "pickup"])
     address = AddressInput(required=False, help_text="Delivery address (required for delivery).")
-    store = serializers.SlugRelatedField(
+    store = LookupField(
         slug_field="code",
         queryset=Location.objects.filter(kind=LocationKind.STORE, is_active=True),
         required=False,
