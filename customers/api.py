@@ -86,6 +86,7 @@ class CustomerTokenApi(APIView):
     """Issue a customer token; only for the e-commerce site's service account."""
 
     permission_classes = [CanIssueCustomerTokens]
+    error_statuses = {404: _("No live customer has this id or e-mail.")}
 
     class InputSerializer(serializers.Serializer):
         customer_id = serializers.IntegerField(required=False)

@@ -220,6 +220,8 @@ class MyCartMergeApi(_CustomerCartApi):
     has started.
     """
 
+    error_statuses = {404: _("No anonymous cart has this token.")}
+
     @extend_schema_serializer(component_name="CartMergeInput")
     class InputSerializer(serializers.Serializer):
         token = serializers.CharField(max_length=64, help_text="The anonymous cart's token.")
@@ -251,7 +253,10 @@ class AnonymousCartCreateApi(_AnonymousCartApi):
     """Start a cart for a visitor who has not signed in; keep its token to reach it again."""
 
     @extend_schema(
-        tags=["cart"], parameters=[CHANNEL_PARAMETER], request=None, responses=AnonymousCartOutput
+        tags=["cart"],
+        parameters=[CHANNEL_PARAMETER],
+        request=None,
+        responses={201: AnonymousCartOutput},
     )
     def post(self, request: Request) -> Response:
         cart = services.cart_create_anonymous(channel=request_channel(request))

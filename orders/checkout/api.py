@@ -238,6 +238,8 @@ class CheckoutApi(_CustomerApi):
     `cart_not_editable`; 422 `idempotency_key_reused`.
     """
 
+    error_statuses = {422: _("This Idempotency-Key was used with another body.")}
+
     class InputSerializer(serializers.Serializer):
         fulfilment = FulfilmentInput()
         payment = PaymentInput()
