@@ -243,8 +243,10 @@ def _crontab(recurrence: str) -> CrontabSchedule:
 
 
 def _beat_changed() -> None:
-    """Tell the beat schedulers, once the caller's transaction commits, to reload."""
-    transaction.on_commit(PeriodicTasks.update_changed)
+    """Tell the beat schedulers, once the caller's transaction commits, to reload. Robust: the
+    schedule is committed by then, and a failed bump is logged, not turned into an error for a
+    request that succeeded (the schedulers then see the change with the next one)."""
+    transaction.on_commit(PeriodicTasks.update_changed, robust=True)
 
 
 def campaign_schedule(
