@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from customers.auth import customer_token
 from omni import roles
-from orders.models import CartLine
+from orders.models import CartLine, CheckoutRequest, Order
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import StockLevelFactory, StoreFactory, VariantFactory
 
@@ -70,10 +70,25 @@ def test_a_nul_in_a_sku_or_a_store_code_is_a_field_error_and_nothing_is_written(
         "/api/v1/me/cart/lines/", {"sku": "SKU-1\x00", "quantity": 1}, format="json"
     )
     profile = customer.patch("/api/v1/me/", {"preferred_store": "PAR\x0001"}, format="json")
+    checkout = customer.post(
+        "/api/v1/me/checkout/",
+        {
+            "fulfilment": {"type": "pickup", "store": "PAR\x0001"},
+            "payment": {"provider": "card", "reference": "R1", "status": "captured", "amount": "1"},
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="nul-store",
+    )
 
     assert (line.status_code, line.json()["fields"]) == (
         400,
         {"sku": ["Null characters are not allowed."]},
     )
     assert (profile.status_code, list(profile.json()["fields"])) == (400, ["preferred_store"])
+    assert (checkout.status_code, checkout.json()["fields"]) == (
+        400,
+        {"fulfilment": {"store": ["Null characters are not allowed."]}},
+    )
     assert not CartLine.objects.exists()
+    assert not Order.objects.exists()
+    assert not CheckoutRequest.objects.exists()
