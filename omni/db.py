@@ -9,10 +9,11 @@ row still waits for the other transaction, like a plain INSERT does.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
@@ -38,19 +39,9 @@ def insert_unless_conflict_sql(instance: Model) -> tuple[str, tuple]:
     """The `INSERT ... ON CONFLICT DO NOTHING RETURNING <pk>` of `instance`, and its parameters,
     to run alone or as a CTE of a bigger statement (then call `inserted` with the new key)."""
     model = type(instance)
-    meta = model._meta
     instance._state.db = router.db_for_write(model, instance=instance)
     instance._prepare_related_fields_for_save(operation_name="insert")
-    fields = [
-        field
-        for field in meta.concrete_fields
-        if not field.generated and not (field is meta.pk and instance.pk is None)
-    ]
-    query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
-    query.insert_values(fields, [instance])
-    compiler = query.get_compiler(using=instance._state.db)
-    compiler.returning_fields = [meta.pk]
-    return compiler.as_sql()[0]
+    return _insert_sql([instance], OnConflict.IGNORE, instance._state.db)
 
 
 def inserted(instance: Model, *, pk: object) -> None:
@@ -78,25 +69,13 @@ def insert_together(*groups: Sequence[Model], ignore_conflicts: Sequence[int] = 
             wanted.append(0)
             continue
         model = type(rows[0])
-        meta = model._meta
         alias = router.db_for_write(model, instance=rows[0])
-        with_pk = rows[0].pk is not None
-        fields = [
-            field
-            for field in meta.concrete_fields
-            if not field.generated and (with_pk or field is not meta.pk)
-        ]
         for row in rows:
             row._state.db = alias
             row._prepare_related_fields_for_save(operation_name="bulk_create")
-        query = InsertQuery(
-            model, on_conflict=OnConflict.IGNORE if index in ignore_conflicts else None
-        )
-        query.insert_values(fields, rows)
-        compiler = query.get_compiler(using=alias)
-        compiler.returning_fields = [meta.pk]
-        ((sql, group_params),) = compiler.as_sql()
-        parts.append((index, f"g{index} AS ({sql})", meta.pk.column))
+        conflict = OnConflict.IGNORE if index in ignore_conflicts else None
+        sql, group_params = _insert_sql(rows, conflict, alias)
+        parts.append((index, f"g{index} AS ({sql})", model._meta.pk.column))
         params.extend(group_params)
         wanted.append(len(rows))
     if not parts:
@@ -141,3 +120,85 @@ def _insert_each(groups: Sequence[Sequence[Model]], ignore_conflicts: Sequence[i
                 type(rows[0])._default_manager.bulk_create(rows)
             written.append(len(rows))
     return written
+
+
+# --- compiled INSERT statements ----------------------------------------------------------------
+#
+# Compiling an INSERT through the ORM (InsertQuery, then SQLInsertCompiler.as_sql) cost more CPU
+# than PostgreSQL took to run it: about a third of the checkout's writes (bench/checkout.py). Its
+# text depends only on the model, the columns, one row or several, and ON CONFLICT, so each such
+# shape is compiled once per process and its values prepared as the compiler does (`pre_save`,
+# then `get_db_prep_save`). A shape's text is reused only once the compiler's own parameters for
+# it came out equal to ours, laid out one per value or (several rows on PostgreSQL, `INSERT ...
+# SELECT * FROM UNNEST(...)`) one array per column; an expression value always goes to the
+# compiler.
+
+_FLAT, _COLUMNS = "flat", "columns"
+_SHAPES: dict[tuple, tuple[str, str] | None] = {}
+_SHAPES_LOCK = threading.Lock()
+
+
+def _insert_sql(
+    rows: Sequence[Model], on_conflict: OnConflict | None, alias: str
+) -> tuple[str, tuple]:
+    """The `INSERT ... RETURNING <pk>` of `rows` (unsaved instances of one model, their related
+    fields prepared) and its parameters: from the shape's compiled text, or from the compiler."""
+    model = type(rows[0])
+    meta = model._meta
+    with_pk = rows[0].pk is not None
+    fields = tuple(
+        field
+        for field in meta.concrete_fields
+        if not field.generated and (with_pk or field is not meta.pk)
+    )
+    connection = connections[alias]
+    # pre_save once per value, as the compiler does: it stamps auto_now_add fields on the row.
+    raw = [[field.pre_save(row, add=True) for field in fields] for row in rows]
+    key = (model, fields, len(rows) > 1, on_conflict, alias)
+    shape = _SHAPES.get(key)
+    if shape is not None:
+        sql, layout = shape
+        return sql, _laid_out(_prepared(fields, raw, connection), layout)
+    query = InsertQuery(model, on_conflict=on_conflict)
+    query.insert_values(list(fields), rows, raw=True)  # raw: the values pre_save already set
+    compiler = query.get_compiler(using=alias)
+    compiler.returning_fields = [meta.pk]
+    ((sql, params),) = compiler.as_sql()
+    if key not in _SHAPES and not _has_expression(raw):
+        values = _prepared(fields, raw, connection)
+        layout = next(
+            (way for way in (_FLAT, _COLUMNS) if _same(_laid_out(values, way), params)), None
+        )
+        with _SHAPES_LOCK:
+            _SHAPES.setdefault(key, None if layout is None else (sql, layout))
+    return sql, params
+
+
+def _has_expression(raw: list[list]) -> bool:
+    return any(hasattr(value, "resolve_expression") for values in raw for value in values)
+
+
+def _prepared(fields: Sequence[Field], raw: list[list], connection) -> list[list]:
+    return [
+        [
+            field.get_db_prep_save(value, connection=connection)
+            for field, value in zip(fields, values, strict=True)
+        ]
+        for values in raw
+    ]
+
+
+def _laid_out(values: list[list], layout: str) -> tuple:
+    if layout == _COLUMNS:
+        return tuple(list(column) for column in zip(*values, strict=True))
+    return tuple(value for row in values for value in row)
+
+
+def _same(ours: tuple, theirs: tuple) -> bool:
+    """Equal parameters, value by value and type by type."""
+    try:
+        return len(ours) == len(theirs) and all(
+            type(a) is type(b) and a == b for a, b in zip(ours, theirs, strict=True)
+        )
+    except Exception:  # a value that cannot be compared: that shape is compiled every time
+        return False

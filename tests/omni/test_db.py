@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Channel
+from inventory.models import Location
 from omni.db import insert_together
 from orders.models import Cart, CartLine, CartStatus
 from tests.customers.factories import CustomerFactory
@@ -69,3 +71,57 @@ def test_nothing_to_write_runs_no_statement():
     with CaptureQueriesContext(connection) as queries:
         assert insert_together([], []) == [0, 0]
     assert len(queries) == 0
+
+
+def test_a_shape_compiled_once_writes_each_calls_own_values_and_stamps():
+    """The second insert of a shape reuses the first one's statement text (omni.db keeps it
+    per process): its rows must still carry their own values, and their own created_at."""
+    customer = CustomerFactory()
+    variants = VariantFactory.create_batch(4)
+    first_carts = [Cart(customer=customer, status=CartStatus.ABANDONED)]
+    second_carts = [Cart(customer=customer, status=CartStatus.MERGED)]
+    with CaptureQueriesContext(connection) as first:
+        insert_together(first_carts)
+        insert_together([_line(first_carts[0], v, 1) for v in variants[:2]])
+    with CaptureQueriesContext(connection) as second:
+        insert_together(second_carts)
+        lines = [_line(second_carts[0], v, q) for v, q in zip(variants[2:], (7, 9), strict=True)]
+        insert_together(lines)
+
+    assert (len(first), len(second)) == (2, 2)
+    assert Cart.objects.get(pk=second_carts[0].pk).status == CartStatus.MERGED
+    stored = {line.pk: line for line in CartLine.objects.filter(cart=second_carts[0])}
+    assert [(stored[line.pk].variant_id, stored[line.pk].quantity) for line in lines] == [
+        (variants[2].pk, 7),
+        (variants[3].pk, 9),
+    ]
+    assert second_carts[0].created_at > first_carts[0].created_at
+    assert Cart.objects.get(pk=second_carts[0].pk).created_at == second_carts[0].created_at
+
+
+def test_json_and_decimal_values_round_trip_through_a_reused_shape():
+    hours = [{"0": ["09:00", "12:00"]}, {"1": ["10:00", "19:00"], "note": "l'été"}]
+    for round_ in range(2):
+        stores = [
+            Location(
+                code=f"J{round_}{n}",
+                name=f"Store {n}",
+                kind="store",
+                latitude=Decimal("48.123456"),
+                opening_hours=hours[n],
+            )
+            for n in range(2)
+        ]
+        insert_together(stores)
+        for store, expected in zip(stores, hours, strict=True):
+            stored = Location.objects.get(pk=store.pk)
+            assert (stored.opening_hours, stored.latitude) == (expected, Decimal("48.123456"))
+
+
+def test_an_expression_value_is_compiled_and_written():
+    customer = CustomerFactory()
+    carts = [Cart(customer=customer, status=CartStatus.ABANDONED) for _ in range(2)]
+    insert_together(carts)
+    later = Cart(customer=customer, status=CartStatus.ABANDONED, created_at=Now())
+    insert_together([later])
+    assert Cart.objects.get(pk=later.pk).created_at is not None
