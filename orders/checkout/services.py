@@ -113,22 +113,20 @@ def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
 
 
 def _next_order_id() -> int:
-    """The new order's id (its number is made from it), taken before the order is written."""
+    """The new order's id (its number is made from it), taken before the order is written.
+
+    On SQLite only: on PostgreSQL `_cart_lines` draws it from the sequence in its statement."""
     table = Order._meta.db_table
-    if connection.vendor != "postgresql":
-        # SQLite (`make run`) has no sequences. Its transactions begin IMMEDIATE (omni/env.py):
-        # the checkout's transaction holds the database's only write lock from its start, so
-        # no other checkout can read the same maximum before this one commits its order. The
-        # AUTOINCREMENT high-water mark counts too: a deleted last order's number is not reused.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), "
-                "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0)) + 1",
-                [table],
-            )
-            return cursor.fetchone()[0]
+    # SQLite (`make run`) has no sequences. Its transactions begin IMMEDIATE (omni/env.py): the
+    # checkout's transaction holds the database's only write lock from its start, so no other
+    # checkout can read the same maximum before this one commits its order. The AUTOINCREMENT
+    # high-water mark counts too: a deleted last order's number is not reused.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+        cursor.execute(
+            f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), "
+            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0)) + 1",
+            [table],
+        )
         return cursor.fetchone()[0]
 
 
@@ -405,7 +403,7 @@ def order_checkout(
         else:
             cart_given = cart
             cart = cart_mark_converted(cart=cart)
-        cart_lines = _cart_lines(cart, fulfilment)
+        cart_lines, order_id = _cart_lines(cart, fulfilment)
         if not cart_lines:
             raise EmptyCart()
         lines = _order_lines(cart_lines)
@@ -418,7 +416,8 @@ def order_checkout(
         shelf = {line.variant_id: getattr(line, "shelf", None) or 0 for line in cart_lines}
         plans = _plan(fulfilment, lines, now, shelf)
 
-        order_id = _next_order_id()
+        if order_id is None:
+            order_id = _next_order_id()
         number = f"{NUMBER_PREFIX}{order_id:08d}"
         references = [f"{number}-{index}" for index in range(1, len(plans) + 1)]
         _move_stock(plans, references, lines, staff)
@@ -462,18 +461,23 @@ def _columns(model, alias: str) -> tuple[list[str], str]:
 def _cart_lines_sql() -> tuple[tuple[list[str], list[str], list[str]], str]:
     """The statement of `_cart_lines`, written once per process (the ORM took longer to compile
     its `select_related` and shelf subquery than PostgreSQL took to run them): the lines with
-    their variant and product, and the units the store of a pickup can promise for each (the
+    their variant and product, the units the store of a pickup can promise for each (the
     rule of `inventory.selectors.available_expression`: on hand - reserved - the location's
-    safety stock for pickup, at least 0; NULL without a stock level or without a store)."""
+    safety stock for pickup, at least 0; NULL without a stock level or without a store), and
+    the new order's id, drawn once from its sequence (`new_order`: one round trip fewer)."""
     line_names, line_columns = _columns(CartLine, "cl")
     variant_names, variant_columns = _columns(Variant, "v")
     product_names, product_columns = _columns(Product, "p")
     sql = f"""
+        WITH new_order AS MATERIALIZED (  -- nextval once, whatever the number of lines
+            SELECT nextval(pg_get_serial_sequence('{Order._meta.db_table}', 'id')) AS id
+        )
         SELECT {line_columns}, {variant_columns}, {product_columns},
             CASE WHEN s.id IS NULL THEN NULL
                 WHEN s.on_hand - s.reserved - l.safety_stock_pickup > 0
-                THEN s.on_hand - s.reserved - l.safety_stock_pickup ELSE 0 END
-        FROM {CartLine._meta.db_table} cl
+                THEN s.on_hand - s.reserved - l.safety_stock_pickup ELSE 0 END,
+            new_order.id
+        FROM new_order CROSS JOIN {CartLine._meta.db_table} cl
         JOIN {Variant._meta.db_table} v ON v.id = cl.variant_id
         JOIN {Product._meta.db_table} p ON p.id = v.product_id
         LEFT JOIN {StockLevel._meta.db_table} s
@@ -485,13 +489,13 @@ def _cart_lines_sql() -> tuple[tuple[list[str], list[str], list[str]], str]:
     return (line_names, variant_names, product_names), sql
 
 
-def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> list[CartLine]:
-    """The cart's lines with their articles, in variant order. For a pickup each line also
-    carries `shelf`: the units its store can promise for it (None without a stock level), read
-    in the same query."""
+def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> tuple[list[CartLine], int | None]:
+    """The cart's lines with their articles, in variant order, and the new order's id (None on
+    SQLite: `_next_order_id`). For a pickup each line also carries `shelf`: the units its store
+    can promise for it (None without a stock level), read in the same query."""
     store_id = choice.store.pk if isinstance(choice, PickupChoice) else None
     if connection.vendor != "postgresql":  # SQLite (`make run`): its values need converting
-        return _cart_lines_orm(cart, store_id)
+        return _cart_lines_orm(cart, store_id), None
     (line_names, variant_names, product_names), sql = _cart_lines_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [store_id, cart.pk])
@@ -508,7 +512,7 @@ def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> list[CartLine]:
         line.variant = variant
         line.shelf = row[third]
         lines.append(line)
-    return lines
+    return lines, rows[0][third + 1] if rows else None
 
 
 def _cart_lines_orm(cart: Cart, store_id: int | None) -> list[CartLine]:
