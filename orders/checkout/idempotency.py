@@ -6,7 +6,7 @@ waits on it, then replays the stored answer; a refused checkout rolls the row ba
 
 from __future__ import annotations
 
-from omni.db import insert_unless_conflict
+from omni.db import insert_unless_conflict, update_row
 from orders.checkout.exceptions import IdempotencyKeyReused
 from orders.models import CheckoutRequest, Order
 
@@ -35,6 +35,5 @@ def checkout_request_complete(
     *, record: CheckoutRequest, order: Order, status: int, body: str
 ) -> None:
     """Store the answer a replay of this key returns, byte for byte (`body` is JSON text)."""
-    CheckoutRequest.objects.filter(pk=record.pk).update(
-        order=order, response_status=status, response_body=body
-    )
+    record.order, record.response_status, record.response_body = order, status, body
+    update_row(record, "order", "response_status", "response_body")

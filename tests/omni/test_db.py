@@ -1,4 +1,5 @@
-"""omni.db.insert_together: several models' new rows in one statement (real PostgreSQL)."""
+"""omni.db: several models' new rows in one statement, statements written once per shape
+(real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Channel
 from inventory.models import Location
-from omni.db import insert_together
+from omni.db import insert_together, update_row
 from orders.models import Cart, CartLine, CartStatus
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import VariantFactory
@@ -125,3 +127,38 @@ def test_an_expression_value_is_compiled_and_written():
     later = Cart(customer=customer, status=CartStatus.ABANDONED, created_at=Now())
     insert_together([later])
     assert Cart.objects.get(pk=later.pk).created_at is not None
+
+
+def test_update_row_writes_only_the_named_fields_each_call_its_own_values():
+    customer = CustomerFactory()
+    cart = Cart.objects.create(customer=customer, channel=Channel.WEB)
+    for status, channel in ((CartStatus.ABANDONED, "app"), (CartStatus.MERGED, "store")):
+        cart.status, cart.channel = status, channel
+        assert update_row(cart, "status") == 1
+        stored = Cart.objects.get(pk=cart.pk)
+        assert (stored.status, stored.channel) == (status, Channel.WEB)
+
+
+def test_update_row_of_a_foreign_key_a_json_value_and_an_expression():
+    customer, other = CustomerFactory(), CustomerFactory()
+    cart = Cart.objects.create(customer=customer)
+    cart.customer = other
+    update_row(cart, "customer")
+    assert Cart.objects.get(pk=cart.pk).customer_id == other.pk
+
+    store = Location.objects.create(code="UPD", name="Store", kind="store", opening_hours={})
+    store.opening_hours = {"1": ["10:00", "19:00"]}
+    update_row(store, "opening_hours")
+    assert Location.objects.get(pk=store.pk).opening_hours == {"1": ["10:00", "19:00"]}
+
+    store.transfer_lead_days = F("transfer_lead_days") + 2
+    before = Location.objects.get(pk=store.pk).transfer_lead_days
+    update_row(store, "transfer_lead_days")
+    assert Location.objects.get(pk=store.pk).transfer_lead_days == before + 2
+
+
+def test_update_row_of_a_deleted_row_writes_nothing_and_says_so():
+    cart = Cart.objects.create(customer=CustomerFactory())
+    Cart.objects.filter(pk=cart.pk).delete()
+    cart.status = CartStatus.ABANDONED
+    assert update_row(cart, "status") == 0
