@@ -10,10 +10,10 @@ row still waits for the other transaction, like a plain INSERT does.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
@@ -245,3 +245,93 @@ def _same(ours: tuple, theirs: tuple) -> bool:
         )
     except Exception:  # a value that cannot be compared: that shape is compiled every time
         return False
+
+
+# --- rows of hand-written statements -----------------------------------------------------------
+
+_CONVERTED: dict[tuple, list[tuple[int, Field]]] = {}
+
+
+def model_from_row(model: type[Model], alias: str, names: Sequence[str], values) -> Model:
+    """`model.from_db` of a row a hand-written statement read (its columns the fields' `names`,
+    attnames), with the fields' own conversions a raw cursor skips: JSON text to objects..."""
+    key = (model, tuple(names))
+    converting = _CONVERTED.get(key)
+    if converting is None:
+        fields = {field.attname: field for field in model._meta.concrete_fields}
+        converting = _CONVERTED[key] = [
+            (position, fields[name])
+            for position, name in enumerate(names)
+            if hasattr(fields[name], "from_db_value")
+        ]
+    if converting:
+        connection = connections[alias]
+        values = list(values)
+        for position, field in converting:
+            values[position] = field.from_db_value(values[position], None, connection)
+    return model.from_db(alias, names, values)
+
+
+# --- compiled lookups --------------------------------------------------------------------------
+
+_MARK = "\x00omni-lookup\x00"  # stands for the value while compiling; never sent
+_LOOKUPS: dict[Hashable, tuple | None] = {}
+
+
+def rows_where(queryset: QuerySet, field: str, value: object, *, key: Hashable) -> list | None:
+    """The rows of `queryset.filter(<field>=value)`, at most two, as model instances, with the
+    statement compiled once per `key` (one per declaration: the caller's class and field) and
+    run again with each value. None when `queryset` cannot be run this way (it follows a
+    relation, selects related rows, annotates, defers...): the caller asks the ORM.
+
+    `queryset` must be the same for a given `key` every time.
+    """
+    if key in _LOOKUPS:
+        shape = _LOOKUPS[key]
+    else:
+        shape = _LOOKUPS[key] = _compiled_lookup(queryset, field)  # same result in any thread
+    if shape is None:
+        return None
+    sql, params, index, names, converters = shape
+    model, alias = queryset.model, queryset.db
+    connection = connections[alias]
+    params = list(params)
+    params[index] = model._meta.get_field(field).get_db_prep_value(value, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        values = list(row)
+        for position, functions, expression in converters:  # JSON text to objects...
+            for function in functions:
+                values[position] = function(values[position], expression, connection)
+        found.append(model.from_db(alias, names, values))
+    return found
+
+
+def _compiled_lookup(queryset: QuerySet, field: str) -> tuple | None:
+    query = queryset.filter(**{field: _MARK})[:2].query
+    if (
+        "__" in field
+        or query.select_related
+        or query.annotations
+        or query.extra
+        or query.values_select
+        or query.combinator
+        or query.deferred_loading != (frozenset(), True)
+    ):
+        return None
+    compiler = query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    marks = [index for index, param in enumerate(params) if param == _MARK]
+    selected = [expression for expression, _, _ in compiler.select]
+    targets = [getattr(expression, "target", None) for expression in selected]
+    if len(marks) != 1 or None in targets:
+        return None
+    # The ORM's own conversions of the selected columns (the fields' from_db_value...).
+    converters = [
+        (position, functions, expression)
+        for position, (functions, expression) in compiler.get_converters(selected).items()
+    ]
+    return sql, tuple(params), marks[0], [target.attname for target in targets], converters

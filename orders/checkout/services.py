@@ -40,7 +40,7 @@ from inventory.models import Location, LocationKind, Product, StockLevel, Varian
 from inventory.selectors import Channel as StockChannel
 from inventory.selectors import available_expression, locations, pickup_ready_at, stock_levels
 from inventory.services import StockLine
-from omni.db import insert_together
+from omni.db import insert_together, model_from_row
 from orders.cart.services import cart_convert_open_of, cart_mark_converted
 from orders.checkout.discounts import Discount, discount_lines, discount_redeem, discount_reserve
 from orders.checkout.exceptions import (
@@ -506,9 +506,9 @@ def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> tuple[list[CartLine], i
     second = first + len(variant_names)
     third = second + len(product_names)
     for row in rows:
-        line = CartLine.from_db(alias, line_names, row[:first])
-        variant = Variant.from_db(alias, variant_names, row[first:second])
-        variant.product = Product.from_db(alias, product_names, row[second:third])
+        line = model_from_row(CartLine, alias, line_names, row[:first])
+        variant = model_from_row(Variant, alias, variant_names, row[first:second])
+        variant.product = model_from_row(Product, alias, product_names, row[second:third])
         line.variant = variant
         line.shelf = row[third]
         lines.append(line)

@@ -12,8 +12,8 @@ from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Channel
-from inventory.models import Location
-from omni.db import insert_together, update_row
+from inventory.models import Location, Variant
+from omni.db import insert_together, model_from_row, rows_where, update_row
 from orders.models import Cart, CartLine, CartStatus
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import VariantFactory
@@ -162,3 +162,40 @@ def test_update_row_of_a_deleted_row_writes_nothing_and_says_so():
     Cart.objects.filter(pk=cart.pk).delete()
     cart.status = CartStatus.ABANDONED
     assert update_row(cart, "status") == 0
+
+
+def test_rows_where_runs_the_declared_queryset_with_each_value_and_converts_like_the_orm():
+    stores = Location.objects.filter(kind="store", is_active=True)
+    Location.objects.create(code="RW1", name="One", kind="store", opening_hours={"0": ["9", "5"]})
+    Location.objects.create(code="RW2", name="Two", kind="store", is_active=False)
+    Location.objects.create(code="RW3", name="Three", kind="warehouse")
+
+    found = {
+        code: rows_where(stores, "code", code, key="test-stores") for code in ("RW1", "RW2", "RW3")
+    }
+
+    assert [(row.code, row.opening_hours) for row in found["RW1"]] == [("RW1", {"0": ["9", "5"]})]
+    assert found["RW1"][0] == Location.objects.get(code="RW1")
+    assert not found["RW1"][0]._state.adding
+    assert found["RW2"] == found["RW3"] == []
+
+
+def test_rows_where_leaves_to_the_orm_what_it_cannot_compile():
+    variants = VariantFactory.create_batch(1)
+    related = Variant.objects.select_related("product")
+    assert rows_where(related, "sku", variants[0].sku, key="test-related") is None
+    assert rows_where(Variant.objects.all(), "product__reference", "X", key="test-path") is None
+
+
+def test_model_from_row_converts_a_raw_rows_json_as_the_orm_does():
+    variant = VariantFactory(attributes={"size": "M", "colour": "noir"})
+    names = [field.attname for field in Variant._meta.concrete_fields]
+    columns = ", ".join(field.column for field in Variant._meta.concrete_fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM inventory_variant WHERE id = %s", [variant.pk])
+        row = cursor.fetchone()
+
+    loaded = model_from_row(Variant, "default", names, row)
+
+    assert loaded.attributes == {"size": "M", "colour": "noir"}
+    assert (loaded.pk, loaded.price, loaded._state.adding) == (variant.pk, variant.price, False)
