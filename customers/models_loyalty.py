@@ -72,6 +72,7 @@ class LoyaltyMovement(models.Model):
         verbose_name=_("account"),
         on_delete=models.PROTECT,
         related_name="movements",
+        db_index=False,  # loyalty_movement_history leads with it: one index less to write
     )
     kind = models.CharField(_("kind"), max_length=13, choices=LoyaltyMovementKind.choices)
     points = models.IntegerField(_("points"))

@@ -213,7 +213,11 @@ class StockMovement(models.Model):
     """One row of the append-only stock ledger: what changed, by how much, who and why."""
 
     variant = models.ForeignKey(
-        Variant, verbose_name=_("variant"), on_delete=models.PROTECT, related_name="movements"
+        Variant,
+        verbose_name=_("variant"),
+        on_delete=models.PROTECT,
+        related_name="movements",
+        db_index=False,  # movement_variant_location leads with it
     )
     location = models.ForeignKey(
         Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="movements"
@@ -222,7 +226,7 @@ class StockMovement(models.Model):
     on_hand_delta = models.IntegerField(_("on-hand change"), default=0)
     reserved_delta = models.IntegerField(_("reserved change"), default=0)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    reference = models.CharField(_("reference"), max_length=100, blank=True, db_index=True)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
     performed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("performed by"),
@@ -237,7 +241,13 @@ class StockMovement(models.Model):
         verbose_name = _("stock movement")
         verbose_name_plural = _("stock movements")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["variant", "location"], name="movement_variant_location")]
+        # Indexes in Meta, not db_index: PostgreSQL then gets no second `_like` index per text
+        # column, which no query uses (searches are exact or UPPER(...) LIKE) and every row
+        # written paid for.
+        indexes = [
+            models.Index(fields=["variant", "location"], name="movement_variant_location"),
+            models.Index(fields=["reference"], name="movement_reference"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.on_hand_delta:+d}/{self.reserved_delta:+d} {self.reference}"
@@ -261,7 +271,7 @@ class Reservation(models.Model):
         Location, verbose_name=_("location"), on_delete=models.PROTECT, related_name="reservations"
     )
     quantity = models.PositiveIntegerField(_("quantity"))
-    reference = models.CharField(_("reference"), max_length=100, db_index=True)
+    reference = models.CharField(_("reference"), max_length=100)
     status = models.CharField(
         _("status"),
         max_length=10,
@@ -287,6 +297,7 @@ class Reservation(models.Model):
                 condition=Q(status="active"),
                 name="reservation_active_expiry",
             ),
+            models.Index(fields=["reference"], name="reservation_reference"),  # no `_like`
         ]
 
     def __str__(self) -> str:

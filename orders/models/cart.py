@@ -46,9 +46,8 @@ class Cart(TimeStampedModel):
         on_delete=models.CASCADE,
         related_name="carts",
     )
-    token = models.CharField(
-        _("token"), max_length=64, unique=True, default=new_cart_token, editable=False
-    )
+    # Unique by a constraint in Meta: `unique=True` would add a `_like` index no query uses.
+    token = models.CharField(_("token"), max_length=64, default=new_cart_token, editable=False)
     status = models.CharField(
         _("status"), max_length=12, choices=CartStatus.choices, default=CartStatus.ACTIVE
     )
@@ -73,6 +72,7 @@ class Cart(TimeStampedModel):
                 condition=Q(status__in=[status.value for status in OPEN_STATUSES]),
                 name="cart_one_open_per_customer",
             ),
+            models.UniqueConstraint(fields=["token"], name="cart_unique_token"),
         ]
         indexes = [
             # The abandoned-cart automation scans active carts by inactivity.
