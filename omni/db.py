@@ -203,7 +203,7 @@ def _insert_sql(
     connection = connections[alias]
     # pre_save once per value, as the compiler does: it stamps auto_now_add fields on the row.
     raw = [[field.pre_save(row, add=True) for field in fields] for row in rows]
-    key = (model, fields, len(rows) > 1, on_conflict, alias)
+    key = (model, fields, len(rows) > 1, on_conflict, alias, connection.vendor)
     shape = _SHAPES.get(key)
     if shape is not None:
         sql, layout = shape
