@@ -192,7 +192,9 @@ OMNI_SURVEY_LINK_MAX_AGE = env_int("OMNI_SURVEY_LINK_MAX_AGE", 30 * 86_400)
 # Survey links are prefixed with OMNI_PUBLIC_URL (set in the campaigns block below).
 
 # --- Celery -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+# The embedded broker (`make run`): its folders are the transport options below. The host is
+# only named so kombu does not warn that it had to pick one.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost//")
 if CELERY_BROKER_URL.split("://", 1)[0] not in {"filesystem", "redis", "rediss", "amqp", "amqps"}:
     raise EnvError(
         "CELERY_BROKER_URL must be a filesystem://, redis:// or amqp:// URL, "

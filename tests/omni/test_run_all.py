@@ -55,7 +55,7 @@ def test_stopping_run_all_stops_the_web_server_the_worker_and_the_scheduler(tmp_
         "DJANGO_ENV": "development",
         "OMNI_VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'omni.sqlite3'}",
-        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_BROKER_URL": "filesystem://localhost//",
     }
     env.pop("CELERY_RESULT_BACKEND", None)
     subprocess.run(
