@@ -50,6 +50,9 @@ def insert_unless_conflict_sql(instance: Model) -> tuple[str, tuple]:
     return _insert_sql([instance], OnConflict.IGNORE, instance._state.db)
 
 
+_UPDATES: dict[tuple, str] = {}  # (model, fields, alias) -> the UPDATE's text
+
+
 def update_row(instance: Model, *names: str) -> int:
     """UPDATE the row of `instance`, found by its primary key, with the current values of the
     fields `names`, as `save(update_fields=names)` writes them but without its signals. Returns
@@ -88,9 +91,6 @@ def update_row(instance: Model, *names: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
-
-
-_UPDATES: dict[tuple, str] = {}
 
 
 def inserted(instance: Model, *, pk: object) -> None:
