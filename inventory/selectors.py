@@ -4,8 +4,8 @@ or locations it covers.
 
 Available at a location for a channel = on-hand - reserved - the location's safety stock for that
 channel, never below zero. The rule lives in `available_expression` and is evaluated by
-PostgreSQL, except on the availability fast path, which applies it to the safety stock of the
-locations it keeps in the process (`_levels_from_free_units`).
+PostgreSQL, except where a hand-written statement read on-hand - reserved and the safety stock
+(the availability fast path, the checkout's cart lines): those apply `units_available`.
 """
 
 from __future__ import annotations
@@ -47,6 +47,12 @@ def _available(level: str, safety: str) -> Greatest:
 def available_expression(channel: Channel, *, prefix: str = "") -> Greatest:
     """SQL for the units a stock level can promise to `channel` (`prefix` reaches StockLevel)."""
     return _available(prefix, f"{prefix}location__safety_stock_{channel}")
+
+
+def units_available(free: int, safety_stock: int) -> int:
+    """The rule of `available_expression` in Python: the units a stock level whose on-hand -
+    reserved is `free` can promise, its location keeping `safety_stock` back for the channel."""
+    return max(free - safety_stock, 0)
 
 
 # A location that ships parcels: every warehouse, and the stores that ship from store.
@@ -308,8 +314,8 @@ def _levels_from_free_units(rows: Iterable[tuple], places: Sequence[_Place]) -> 
             yield (
                 variant_id,
                 location_id,
-                max(free - place.safety_stock_pickup, 0),
-                max(free - place.safety_stock_delivery, 0),
+                units_available(free, place.safety_stock_pickup),
+                units_available(free, place.safety_stock_delivery),
             )
 
 

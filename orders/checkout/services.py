@@ -38,7 +38,13 @@ from inventory.allocation import get_strategy
 from inventory.exceptions import InsufficientStock, ServiceNotOffered
 from inventory.models import Location, LocationKind, Product, StockLevel, Variant
 from inventory.selectors import Channel as StockChannel
-from inventory.selectors import available_expression, locations, pickup_ready_at, stock_levels
+from inventory.selectors import (
+    available_expression,
+    locations,
+    pickup_ready_at,
+    stock_levels,
+    units_available,
+)
 from inventory.services import StockLine
 from omni.db import insert_together, model_from_row
 from orders.cart.services import cart_convert_open_of, cart_mark_converted
@@ -461,10 +467,10 @@ def _columns(model, alias: str) -> tuple[list[str], str]:
 def _cart_lines_sql() -> tuple[tuple[list[str], list[str], list[str]], str]:
     """The statement of `_cart_lines`, written once per process (the ORM took longer to compile
     its `select_related` and shelf subquery than PostgreSQL took to run them): the lines with
-    their variant and product, the units the store of a pickup can promise for each (the
-    rule of `inventory.selectors.available_expression`: on hand - reserved - the location's
-    safety stock for pickup, at least 0; NULL without a stock level or without a store), and
-    the new order's id, drawn once from its sequence (`new_order`: one round trip fewer)."""
+    their variant and product, the free units (on hand - reserved) of each at the store of a
+    pickup and the safety stock that store keeps back for pickups (NULL without a stock level or
+    without a store: `_cart_lines` applies `units_available`), and the new order's id, drawn
+    once from its sequence (`new_order`: one round trip fewer)."""
     line_names, line_columns = _columns(CartLine, "cl")
     variant_names, variant_columns = _columns(Variant, "v")
     product_names, product_columns = _columns(Product, "p")
@@ -473,10 +479,7 @@ def _cart_lines_sql() -> tuple[tuple[list[str], list[str], list[str]], str]:
             SELECT nextval(pg_get_serial_sequence('{Order._meta.db_table}', 'id')) AS id
         )
         SELECT {line_columns}, {variant_columns}, {product_columns},
-            CASE WHEN s.id IS NULL THEN NULL
-                WHEN s.on_hand - s.reserved - l.safety_stock_pickup > 0
-                THEN s.on_hand - s.reserved - l.safety_stock_pickup ELSE 0 END,
-            new_order.id
+            s.on_hand - s.reserved, l.safety_stock_pickup, new_order.id
         FROM new_order CROSS JOIN {CartLine._meta.db_table} cl
         JOIN {Variant._meta.db_table} v ON v.id = cl.variant_id
         JOIN {Product._meta.db_table} p ON p.id = v.product_id
@@ -510,9 +513,10 @@ def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> tuple[list[CartLine], i
         variant = model_from_row(Variant, alias, variant_names, row[first:second])
         variant.product = model_from_row(Product, alias, product_names, row[second:third])
         line.variant = variant
-        line.shelf = row[third]
+        free, safety_stock = row[third], row[third + 1]
+        line.shelf = None if free is None else units_available(free, safety_stock)
         lines.append(line)
-    return lines, rows[0][third + 1] if rows else None
+    return lines, rows[0][third + 2] if rows else None
 
 
 def _cart_lines_orm(cart: Cart, store_id: int | None) -> list[CartLine]:

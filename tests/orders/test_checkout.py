@@ -221,6 +221,28 @@ def test_pickup_missing_at_the_store_is_transferred_from_a_warehouse(store, dres
     assert free(warehouse, dress) == 2
 
 
+@pytest.mark.parametrize(
+    ("quantity", "served_from"), [(2, "the store"), (3, "the warehouse")], ids=["shelf", "transfer"]
+)
+def test_a_pickup_leaves_the_stores_safety_stock_on_the_shelf(dress, quantity, served_from):
+    """The store keeps 2 of its 4 units back for pickups: 2 are promised from its shelf, 3 are
+    transferred from the warehouse."""
+    store = StoreFactory(code="PARIS2", click_and_collect=True, safety_stock_pickup=2)
+    warehouse = WarehouseFactory()
+    StockLevelFactory(location=store, variant=dress, on_hand=4)
+    StockLevelFactory(location=warehouse, variant=dress, on_hand=5)
+    cart = CartLineFactory(variant=dress, quantity=quantity).cart
+
+    order = order_checkout(
+        cart=cart, channel=Channel.WEB, fulfilment=PickupChoice(store=store), payment=None
+    )
+
+    [fulfilment] = order.fulfilments.all()
+    source = {"the store": store, "the warehouse": warehouse}[served_from]
+    assert (fulfilment.source_location or fulfilment.location) == source
+    assert free(source, dress) == {"the store": 2, "the warehouse": 2}[served_from]
+
+
 def test_sale_at_the_till_takes_the_stock_at_once(store, dress, make_staff):
     StockLevelFactory(location=store, variant=dress, on_hand=2)
     cart = CartLineFactory(variant=dress, quantity=1).cart
