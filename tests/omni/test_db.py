@@ -199,3 +199,52 @@ def test_model_from_row_converts_a_raw_rows_json_as_the_orm_does():
 
     assert loaded.attributes == {"size": "M", "colour": "noir"}
     assert (loaded.pk, loaded.price, loaded._state.adding) == (variant.pk, variant.price, False)
+
+
+CHECKOUT_TABLES = (
+    "orders_cart",
+    "orders_order",
+    "orders_fulfilment",
+    "orders_notification",
+    "inventory_reservation",
+    "inventory_stockmovement",
+    "customers_loyaltymovement",
+)
+
+
+def test_the_migrated_checkout_tables_carry_only_the_indexes_queries_use():
+    """What the migrations left (in place on PostgreSQL, omni.migration_operations): no `_like`
+    twin, no foreign-key index a composite one leads with, the unique constraints by name."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)",
+            [list(CHECKOUT_TABLES)],
+        )
+        indexes = {name: (table, definition) for table, name, definition in cursor.fetchall()}
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'u' AND conrelid::regclass::text "
+            "= ANY(%s)",
+            [list(CHECKOUT_TABLES)],
+        )
+        unique = {row[0] for row in cursor.fetchall()}
+
+    assert not [name for name, (_, definition) in indexes.items() if "pattern_ops" in definition]
+    single_column = {
+        (table, definition.split("(", 1)[1].rstrip(")"))
+        for table, definition in indexes.values()
+        if definition.count(",") == 0
+    }
+    for table, column in [
+        ("orders_order", "customer_id"),
+        ("orders_fulfilment", "location_id"),
+        ("inventory_stockmovement", "variant_id"),
+        ("customers_loyaltymovement", "account_id"),
+    ]:
+        assert (table, column) not in single_column
+    assert {
+        "cart_unique_token",
+        "order_unique_number",
+        "fulfilment_unique_reference",
+        "notification_unique_key",
+    } <= unique
+    assert {"reservation_reference", "movement_reference"} <= set(indexes)
