@@ -255,26 +255,31 @@ def _same(ours: tuple, theirs: tuple) -> bool:
 
 # --- rows of hand-written statements -----------------------------------------------------------
 
-_CONVERTED: dict[tuple, list[tuple[int, Field]]] = {}
+_CONVERTERS: dict[tuple, list[tuple[int, list, object]]] = {}
 
 
 def model_from_row(model: type[Model], alias: str, names: Sequence[str], values) -> Model:
     """`model.from_db` of a row a hand-written statement read (its columns the fields' `names`,
-    attnames), with the fields' own conversions a raw cursor skips: JSON text to objects..."""
-    key = (model, tuple(names))
-    converting = _CONVERTED.get(key)
+    attnames), converted as the ORM converts what it reads: the backend's converters (SQLite's
+    decimals, booleans, dates), then the fields' own (JSON text to objects...)."""
+    connection = connections[alias]
+    key = (model, tuple(names), alias, connection.vendor)
+    converting = _CONVERTERS.get(key)
     if converting is None:
         fields = {field.attname: field for field in model._meta.concrete_fields}
-        converting = _CONVERTED[key] = [
-            (position, fields[name])
-            for position, name in enumerate(names)
-            if hasattr(fields[name], "from_db_value")
-        ]
+        converting = []
+        for position, name in enumerate(names):
+            column = fields[name].get_col(model._meta.db_table)
+            functions = connection.ops.get_db_converters(column)
+            functions += column.get_db_converters(connection)
+            if functions:
+                converting.append((position, functions, column))
+        _CONVERTERS[key] = converting
     if converting:
-        connection = connections[alias]
         values = list(values)
-        for position, field in converting:
-            values[position] = field.from_db_value(values[position], None, connection)
+        for position, functions, column in converting:
+            for function in functions:
+                values[position] = function(values[position], column, connection)
     return model.from_db(alias, names, values)
 
 
@@ -298,7 +303,7 @@ def rows_where(queryset: QuerySet, field: str, value: object, *, key: Hashable) 
         shape = _LOOKUPS[key] = _compiled_lookup(queryset, field)  # same result in any thread
     if shape is None:
         return None
-    sql, params, index, names, converters = shape
+    sql, params, index, names = shape
     model, alias = queryset.model, queryset.db
     connection = connections[alias]
     params = list(params)
@@ -306,14 +311,7 @@ def rows_where(queryset: QuerySet, field: str, value: object, *, key: Hashable) 
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    found = []
-    for row in rows:
-        values = list(row)
-        for position, functions, expression in converters:  # JSON text to objects...
-            for function in functions:
-                values[position] = function(values[position], expression, connection)
-        found.append(model.from_db(alias, names, values))
-    return found
+    return [model_from_row(model, alias, names, row) for row in rows]
 
 
 def _compiled_lookup(queryset: QuerySet, field: str) -> tuple | None:
@@ -331,13 +329,7 @@ def _compiled_lookup(queryset: QuerySet, field: str) -> tuple | None:
     compiler = query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
     marks = [index for index, param in enumerate(params) if param == _MARK]
-    selected = [expression for expression, _, _ in compiler.select]
-    targets = [getattr(expression, "target", None) for expression in selected]
+    targets = [getattr(expression, "target", None) for expression, _, _ in compiler.select]
     if len(marks) != 1 or None in targets:
         return None
-    # The ORM's own conversions of the selected columns (the fields' from_db_value...).
-    converters = [
-        (position, functions, expression)
-        for position, (functions, expression) in compiler.get_converters(selected).items()
-    ]
-    return sql, tuple(params), marks[0], [target.attname for target in targets], converters
+    return sql, tuple(params), marks[0], [target.attname for target in targets]
