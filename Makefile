@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .DEFAULT_GOAL := help
-.PHONY: help install messages makemessages run test lint format browser bench-seed clean
+.PHONY: help install messages makemessages run test suite lint format browser bench-seed clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,19 +24,16 @@ messages: $(STAMP) ## Compile the translations (locale/)
 makemessages: $(STAMP) ## Extract strings into locale/fr/LC_MESSAGES/django.po
 	$(PY) manage.py makemessages -l fr --ignore '.venv' --ignore 'var' --no-obsolete
 
-run: install messages ## Migrate, seed demo data and run web + worker + beat (SQLite, no server)
-	@mkdir -p var/celery/queue var/celery/processed var/celery/control
-	$(PY) manage.py migrate --no-input -v 0
-	$(PY) manage.py seed_demo
-	$(PY) manage.py run_all
+run: install messages ## Embedded PostgreSQL, migrate, demo data, web + worker + beat
+	$(PY) manage.py run_all --seed-demo
 
-# Tests run on PostgreSQL and Redis; these defaults are the local services.
-test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/omni
-test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15
-test: export CELERY_RESULT_BACKEND ?= redis://127.0.0.1:6379/14
+# The suite runs on PostgreSQL and Redis: those on 127.0.0.1:5432 and :6379 when they answer
+# (or DATABASE_URL / CELERY_BROKER_URL), else servers omni.devservices provisions and stops.
 test: export DJANGO_ENV ?= test
 test: install messages browser ## Lint and run the whole suite on PostgreSQL (and the browser tests)
-	@$(PY) -m omni.preflight postgres redis
+	@$(PY) -m omni.devservices for-tests -- $(MAKE) --no-print-directory suite
+
+suite:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run -v 0

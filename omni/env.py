@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -59,9 +58,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_database(name: str, default_sqlite: Path) -> dict:
-    """Return a Django DATABASES entry from a URL; SQLite in WAL mode by default."""
-    raw = os.environ.get(name) or f"sqlite:///{default_sqlite}"
+def env_database(name: str, default: str) -> dict:
+    """Return a Django DATABASES entry from a PostgreSQL URL (the default when unset)."""
+    raw = os.environ.get(name) or default
     try:
         config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
     except (ValueError, KeyError) as exc:

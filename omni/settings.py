@@ -5,6 +5,7 @@ Celery's file-system transport under var/); `DJANGO_ENV=production` turns on the
 real deployment must pass.
 """
 
+import os
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -93,7 +94,14 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env_database("DATABASE_URL", VAR_DIR / "omni.sqlite3")}
+# With no DATABASE_URL, `make run` starts an embedded PostgreSQL on this port (omni.devservices).
+EMBEDDED_POSTGRES = not os.environ.get("DATABASE_URL")
+EMBEDDED_PG_PORT = env_int("OMNI_EMBEDDED_PG_PORT", 55432)
+DATABASES = {
+    "default": env_database(
+        "DATABASE_URL", f"postgres://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/omni"
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ATOMIC_REQUESTS = False  # services own their transactions
 
