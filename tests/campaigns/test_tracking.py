@@ -84,6 +84,8 @@ def test_a_click_redirects_to_the_signed_url_only_and_is_recorded(client, messag
         # Signed by someone who does not know our key.
         signing.dumps([1, "https://evil.example/"], salt=tracking.CLICK_SALT, key="not-ours"),
     ],
+    # Named, not by their time-stamped text: parallel workers collect the same test ids.
+    ids=["forged", "another-purpose", "another-key"],
 )
 def test_a_click_with_a_bad_signature_is_a_400_page_and_records_nothing(client, message, token):
     response = client.get(f"/t/c/{token}/")
