@@ -55,26 +55,6 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-# The PostgreSQL and SQLite (`make run`) spellings of the parts they write differently: the
-# window's lower bound, the latest touch's kind (no arrays in SQLite), and the WHERE that SQLite
-# needs before ON CONFLICT in an INSERT ... SELECT (else it reads ON as a join's).
-_DIALECTS = {
-    "postgresql": {
-        "since": "e.at > o.placed_at - w.seconds * INTERVAL '1 second'",
-        "touch": "(ARRAY_AGG(h.kind ORDER BY h.redeemed DESC, h.at DESC, h.kind))[1]",
-        "where": "",
-    },
-    "sqlite": {
-        "since": "julianday(e.at) > julianday(o.placed_at) - w.seconds / 86400.0",
-        "touch": (
-            "(SELECT latest.kind FROM hits latest WHERE latest.order_id = h.order_id"
-            " AND latest.message_id = m.id"
-            " ORDER BY latest.redeemed DESC, latest.at DESC, latest.kind LIMIT 1)"
-        ),
-        "where": " WHERE true",
-    },
-}
-
 _SQL = """
 WITH windows (channel, kind, seconds) AS (VALUES {windows}),
 hits AS (
@@ -85,7 +65,7 @@ hits AS (
     WHERE {orders_filter}
       AND o.status <> %s
       AND e.at <= o.placed_at
-      AND {since}
+      AND e.at > o.placed_at - w.seconds * INTERVAL '1 second'
     UNION ALL
     -- the message's discount code paid for the order: a touch whatever the window
     SELECT o.id, o.placed_at, o.total, d.message_id, d.redeemed_at, 'code', 1
@@ -99,7 +79,7 @@ touches AS (
            m.variant_id, m.customer_id, m.channel,
            MAX(h.at) AS touched_at,
            -- the kind of the latest touch ('code' first); 'click' sorts before 'open' on a tie
-           {touch} AS touch,
+           (ARRAY_AGG(h.kind ORDER BY h.redeemed DESC, h.at DESC, h.kind))[1] AS touch,
            MAX(h.redeemed) AS redeemed
     FROM hits h
     JOIN {message} m ON m.id = h.message_id
@@ -127,7 +107,7 @@ SELECT order_id, message_id, campaign_id, variant_id, customer_id, channel, touc
        total,
        position = 1,
        %s
-FROM ranked{where}
+FROM ranked
 ON CONFLICT (order_id, message_id) DO NOTHING
 """
 
@@ -143,18 +123,12 @@ def _attribute(orders_filter: str, params: list) -> int:
         code=_table(DiscountCode),
         attribution=_table(Attribution),
         orders_filter=orders_filter,
-        **_DIALECTS["postgresql" if connection.vendor == "postgresql" else "sqlite"],
     )
     flat = [value for window in windows for value in window]
-    # SQLite stores datetimes as Django writes them (naive UTC text): give it the same.
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = timezone.now()
     with connection.cursor() as cursor:
         cancelled = OrderStatus.CANCELLED
         cursor.execute(sql, [*flat, *params, cancelled, *params, cancelled, now])
-        if connection.vendor != "postgresql":
-            # Python's sqlite3 counts rows only for statements that begin with INSERT (-1 here).
-            cursor.execute("SELECT changes()")
-            return cursor.fetchone()[0]
         return cursor.rowcount
 
 

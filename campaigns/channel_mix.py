@@ -8,8 +8,7 @@ Definitions: a recipient is a (campaign, customer) pair that was sent something,
 of those messages was opened or clicked; a buyer is a recipient with a last-touch attributed order
 that was not cancelled; a retained buyer ordered again within 90 days of that first order.
 
-On PostgreSQL the figures come from one hand-written statement (`_MIX_SQL`); elsewhere (SQLite,
-the `make run` demo) from two ORM queries that give the same figures.
+The figures come from one hand-written statement (`_MIX_SQL`).
 """
 
 from __future__ import annotations
@@ -19,21 +18,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    Func,
-    IntegerField,
-    Max,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import Least
 from django.utils import timezone
 
 from campaigns.models import Attribution, Campaign, Message, MessageStatus
@@ -129,13 +113,7 @@ ORDER BY mix.channels
 """
 
 
-def postgresql_path() -> bool:
-    """Whether to run the PostgreSQL statement (the fast path) rather than the portable
-    queries that SQLite, the `make run` demo's database, also runs; both give the same figures."""
-    return connection.vendor == "postgresql"
-
-
-def _channel_mix_postgresql(*, since: dt.datetime) -> dict[int, MixFigures]:
+def _channel_mix(*, since: dt.datetime) -> dict[int, MixFigures]:
     sql = _MIX_SQL.format(
         campaign=_table(Campaign),
         message=_table(Message),
@@ -153,91 +131,11 @@ def _channel_mix_postgresql(*, since: dt.datetime) -> dict[int, MixFigures]:
         return {row[0]: MixFigures(*row) for row in cursor.fetchall()}
 
 
-class JSONArrayLength(Func):
-    """The length of a JSON array column (jsonb on PostgreSQL, JSON text on SQLite)."""
-
-    function = "JSON_ARRAY_LENGTH"
-    output_field = IntegerField()
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra_context)
-
-
-def _campaign_mix() -> Least:
-    """The row's campaign's channel group: 1, 2, or 3 for three or more."""
-    return Least(JSONArrayLength("campaign__channels"), Value(3))
-
-
-def _channel_mix_portable(*, since: dt.datetime) -> dict[int, MixFigures]:
-    """The same figures as _MIX_SQL through the ORM, in two queries: one over the (campaign,
-    customer) pairs that were sent something, one over the attributed orders."""
-    conversions = Attribution.objects.filter(
-        is_last_touch=True, campaign__launched_at__gte=since
-    ).exclude(order__status=OrderStatus.CANCELLED)
-    first_at = (
-        conversions.filter(campaign=OuterRef("campaign_id"), customer=OuterRef("customer_id"))
-        .order_by("order_placed_at")
-        .values("order_placed_at")[:1]
-    )
-    again = Order.objects.filter(
-        customer=OuterRef("customer_id"),
-        placed_at__gt=OuterRef("first_at"),
-        placed_at__lte=OuterRef("first_at") + dt.timedelta(days=RETENTION_DAYS),
-    ).exclude(status=OrderStatus.CANCELLED)
-    opened = Q(opened_at__isnull=False) | Q(clicked_at__isnull=False)
-    pairs = (
-        Message.objects.filter(status=MessageStatus.SENT, campaign__launched_at__gte=since)
-        .order_by()
-        .values("campaign_id", "customer_id")
-        .annotate(
-            channels=_campaign_mix(),
-            engaged=Max(Case(When(opened, then=Value(1)), default=Value(0))),
-            first_at=Subquery(first_at),
-        )
-        .annotate(retained=Exists(again))
-    )
-    groups = (1, 2, 3)
-    counts = pairs.aggregate(
-        **{
-            f"campaigns_{n}": Count("campaign_id", distinct=True, filter=Q(channels=n))
-            for n in groups
-        },
-        **{f"recipients_{n}": Count("campaign_id", filter=Q(channels=n)) for n in groups},
-        **{f"engaged_{n}": Count("campaign_id", filter=Q(channels=n, engaged=1)) for n in groups},
-        **{f"buyers_{n}": Count("first_at", filter=Q(channels=n)) for n in groups},
-        **{
-            f"retained_{n}": Count("campaign_id", filter=Q(channels=n, retained=True))
-            for n in groups
-        },
-    )
-    sales = conversions.annotate(channels=_campaign_mix()).aggregate(
-        **{f"orders_{n}": Count("pk", filter=Q(channels=n)) for n in groups},
-        **{f"revenue_{n}": Sum("order_total", filter=Q(channels=n)) for n in groups},
-    )
-    return {  # a group shows only with recipients, as in _MIX_SQL
-        n: MixFigures(
-            channels=n,
-            campaigns=counts[f"campaigns_{n}"],
-            recipients=counts[f"recipients_{n}"],
-            engaged=counts[f"engaged_{n}"],
-            buyers=counts[f"buyers_{n}"],
-            orders=sales[f"orders_{n}"],
-            # SQLite adds decimals as floats, and Django rounds columns only, not aggregates.
-            revenue=(sales[f"revenue_{n}"] or ZERO).quantize(ZERO),
-            retained=counts[f"retained_{n}"],
-        )
-        for n in groups
-        if counts[f"recipients_{n}"]
-    }
-
-
 def channel_mix(*, since: dt.datetime | None = None) -> list[MixFigures]:
     """Campaigns launched since `since` (a year by default) grouped by their number of
-    channels (1, 2, 3+), compared in one query on PostgreSQL (two elsewhere); every group is
-    present, even when empty."""
+    channels (1, 2, 3+), compared in one query; every group is present, even when empty."""
     since = since or timezone.now() - dt.timedelta(days=365)
-    mix = _channel_mix_postgresql if postgresql_path() else _channel_mix_portable
-    found = mix(since=since)
+    found = _channel_mix(since=since)
     return [
         found.get(channels, MixFigures(channels, 0, 0, 0, 0, 0, ZERO, 0)) for channels in (1, 2, 3)
     ]

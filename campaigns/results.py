@@ -137,7 +137,7 @@ def _figures(label: str, key, counts: dict, sums: dict) -> Figures:
         clicked=counted.get("clicked", 0),
         unsubscribed=counted.get("unsubscribed", 0),
         converted=summed.get("converted", 0),
-        # In cents: SQLite's sums of decimals come back with a dozen places.
+        # To the cent, as every sum of money shows.
         revenue=(summed.get("revenue") or ZERO).quantize(ZERO),
         linear_revenue=(summed.get("linear_revenue") or ZERO).quantize(ZERO),
     )

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from inventory.availability import free_units
 from omni.models import TimeStampedModel
 
 
@@ -194,7 +195,8 @@ class StockLevel(models.Model):
 
     @property
     def free(self) -> int:
-        return self.on_hand - self.reserved
+        """Units nobody holds (inventory/availability.py)."""
+        return free_units(self.on_hand, self.reserved)
 
 
 class MovementKind(models.TextChoices):

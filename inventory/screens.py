@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Q, Value, When
 
 from inventory import geo
+from inventory.availability import free_units, units_available
 from inventory.geo import GeoPoint
 from inventory.models import Location, LocationKind, StaffProfile, StockLevel, Variant
 
@@ -65,7 +66,8 @@ class LocationStock:
 
     @property
     def available(self) -> int:
-        return max(self.on_hand - self.reserved, 0)
+        """Units on the shelf nobody holds (no channel's safety stock kept back)."""
+        return units_available(free_units(self.on_hand, self.reserved), 0)
 
 
 @dataclass(frozen=True)

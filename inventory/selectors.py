@@ -3,9 +3,8 @@ low stock. Every function here runs a fixed number of queries, whatever the numb
 or locations it covers.
 
 Available at a location for a channel = on-hand - reserved - the location's safety stock for that
-channel, never below zero. The rule lives in `available_expression` and is evaluated by
-PostgreSQL, except where a hand-written statement read on-hand - reserved and the safety stock
-(the availability fast path, the checkout's cart lines): those apply `units_available`.
+channel, never below zero: the rule and its SQL, ORM and Python forms live in
+inventory/availability.py.
 """
 
 from __future__ import annotations
@@ -14,45 +13,25 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import connection, models
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Prefetch, Q, Value
-from django.db.models.functions import Greatest
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 
+from inventory.availability import (
+    Channel,
+    available_expression,
+    free_expression,
+    free_sql,
+    units_available,
+)
 from inventory.geo import GeoPoint, distance_km
 from inventory.models import Location, LocationKind, Product, StockLevel, Variant
 
 # Opening hours are written in the stores' local time.
 STORE_TIME_ZONE = ZoneInfo("Europe/Paris")
-
-
-class Channel(StrEnum):
-    PICKUP = "pickup"
-    DELIVERY = "delivery"
-
-
-def _available(level: str, safety: str) -> Greatest:
-    # PostgreSQL's GREATEST ignores NULLs: a missing stock level gives 0.
-    return Greatest(
-        F(f"{level}on_hand") - F(f"{level}reserved") - F(safety),
-        Value(0),
-        output_field=models.IntegerField(),
-    )
-
-
-def available_expression(channel: Channel, *, prefix: str = "") -> Greatest:
-    """SQL for the units a stock level can promise to `channel` (`prefix` reaches StockLevel)."""
-    return _available(prefix, f"{prefix}location__safety_stock_{channel}")
-
-
-def units_available(free: int, safety_stock: int) -> int:
-    """The rule of `available_expression` in Python: the units a stock level whose on-hand -
-    reserved is `free` can promise, its location keeping `safety_stock` back for the channel."""
-    return max(free - safety_stock, 0)
 
 
 # A location that ships parcels: every warehouse, and the stores that ship from store.
@@ -86,7 +65,7 @@ class StockLevelQuerySet(models.QuerySet):
 
     def in_stock(self) -> StockLevelQuerySet:
         """Levels with at least one unit neither reserved nor sold."""
-        return self.filter(on_hand__gt=F("reserved"))
+        return self.alias(free=free_expression()).filter(free__gt=0)
 
 
 # The models keep Django's default managers; these give the reads their QuerySet methods.
@@ -247,7 +226,7 @@ _FINGERPRINT_AND_PLACES = """
         SELECT json_agg(json_build_array({place_columns}) ORDER BY l.code)
         FROM {location} l WHERE l.is_active
     ) END,
-    s.variant_id, s.location_id, s.on_hand - s.reserved
+    s.variant_id, s.location_id, {free}
 """
 _FINGERPRINT = """(
     SELECT md5(string_agg(id || ':' || xmin::text || ':' || ctid::text, ',' ORDER BY id))
@@ -255,6 +234,7 @@ _FINGERPRINT = """(
     FROM {location}
 ) k"""
 _SQL_NAMES = {
+    "free": free_sql("s"),
     "location": Location._meta.db_table,
     "level": StockLevel._meta.db_table,
     "variant": Variant._meta.db_table,
@@ -282,10 +262,6 @@ _places: tuple[str | None, tuple[_Place, ...]] = (None, ())
 # Pickup-time rules per store version and minute (see `_ready_at`); bounded.
 _READY_RULES: dict[tuple, tuple] = {}
 _CACHE_LIMIT = 4096
-
-
-def _on_postgresql() -> bool:
-    return connection.vendor == "postgresql"
 
 
 def _kept_places(
@@ -317,30 +293,6 @@ def _levels_from_free_units(rows: Iterable[tuple], places: Sequence[_Place]) -> 
                 units_available(free, place.safety_stock_pickup),
                 units_available(free, place.safety_stock_delivery),
             )
-
-
-def _orm_places_and_levels(variant_ids: list[int]) -> tuple[list[_Place], list[tuple]]:
-    """The same as the PostgreSQL statement through the ORM, for SQLite (`make run`): every
-    active location left-joined with its stock levels of `variant_ids`, in one query."""
-    level = FilteredRelation("stock_levels", condition=Q(stock_levels__variant_id__in=variant_ids))
-    rows = (
-        locations()
-        .active()
-        .annotate(level=level)
-        .annotate(
-            available_pickup=_available("level__", f"safety_stock_{Channel.PICKUP}"),
-            available_delivery=_available("level__", f"safety_stock_{Channel.DELIVERY}"),
-        )
-        .order_by("code")
-        .values_list(*_PLACE_FIELDS, "level__variant_id", "available_pickup", "available_delivery")
-    )
-    places: dict[int, _Place] = {}
-    levels = []
-    for row in rows:
-        place = places.setdefault(row[0], _Place(*row[:-3]))
-        if row[-3] is not None:
-            levels.append((row[-3], place.pk, row[-2], row[-1]))
-    return list(places.values()), levels
 
 
 _MINUTE = timedelta(minutes=1)
@@ -439,9 +391,6 @@ def variants_availability(
     now = now or timezone.now()
     asked = [(variant.pk, variant.sku) for variant in variants]
     variant_ids = [pk for pk, _ in asked]
-    if not _on_postgresql():
-        places, levels = _orm_places_and_levels(variant_ids)
-        return _availability(asked, places, levels, now)
     kept = _places
     with connection.cursor() as cursor:
         cursor.execute(_AVAILABILITY_BY_IDS, {"ids": variant_ids, "known": kept[0]})
@@ -456,9 +405,6 @@ def variant_availability_by_sku(
 ) -> VariantAvailability | None:
     """Availability of the sellable variant `sku` (see `variants_availability`), or None when
     there is no such variant: one query, the variant's lookup included."""
-    if not _on_postgresql():
-        variant = sellable_variants().filter(sku=sku).first()
-        return variant_availability(variant=variant, now=now) if variant else None
     now = now or timezone.now()
     kept = _places
     with connection.cursor() as cursor:
@@ -570,7 +516,7 @@ def low_stock(*, location: Location) -> StockLevelQuerySet:
     return (
         stock_levels()
         .filter(location=location, variant__is_active=True)
-        .annotate(free_units=F("on_hand") - F("reserved"))
+        .annotate(free_units=free_expression())
         .filter(free_units__lte=F("variant__low_stock_threshold"))
         .select_related("variant")
         .order_by("free_units", "variant__sku")

@@ -110,8 +110,6 @@ def insert_together(*groups: Sequence[Model], ignore_conflicts: Sequence[int] = 
     instances then keep no key: give such a group a single row). One round trip for what
     `bulk_create` per model does in several, without its per-call overhead.
     """
-    if groups and connections[_alias_of(groups)].vendor != "postgresql":
-        return _insert_each(groups, ignore_conflicts)
     parts, params, wanted = [], [], []
     for index, rows in enumerate(groups):
         if not rows:
@@ -151,26 +149,6 @@ def insert_together(*groups: Sequence[Model], ignore_conflicts: Sequence[int] = 
     return written
 
 
-def _alias_of(groups: Sequence[Sequence[Model]]) -> str:
-    first = next((rows[0] for rows in groups if rows), None)
-    return DEFAULT_DB_ALIAS if first is None else router.db_for_write(type(first), instance=first)
-
-
-def _insert_each(groups: Sequence[Sequence[Model]], ignore_conflicts: Sequence[int]) -> list[int]:
-    """`insert_together` group by group, for SQLite (`make run`): it has no INSERT inside WITH.
-    `bulk_create` sets the keys there (RETURNING, SQLite 3.35+); a group that ignores conflicts
-    goes row by row with `insert_unless_conflict` (it usually holds one)."""
-    written = []
-    for index, rows in enumerate(groups):
-        if index in ignore_conflicts:
-            written.append(sum(insert_unless_conflict(row) for row in rows))
-        else:
-            if rows:
-                type(rows[0])._default_manager.bulk_create(rows)
-            written.append(len(rows))
-    return written
-
-
 # --- compiled INSERT statements ----------------------------------------------------------------
 #
 # Compiling an INSERT through the ORM (InsertQuery, then SQLInsertCompiler.as_sql) cost more CPU
@@ -178,7 +156,7 @@ def _insert_each(groups: Sequence[Sequence[Model]], ignore_conflicts: Sequence[i
 # text depends only on the model, the columns, one row or several, and ON CONFLICT, so each such
 # shape is compiled once per process and its values prepared as the compiler does (`pre_save`,
 # then `get_db_prep_save`). A shape's text is reused only once the compiler's own parameters for
-# it came out equal to ours, laid out one per value or (several rows on PostgreSQL, `INSERT ...
+# it came out equal to ours, laid out one per value or (several rows, `INSERT ...
 # SELECT * FROM UNNEST(...)`) one array per column; an expression value always goes to the
 # compiler.
 
@@ -203,7 +181,7 @@ def _insert_sql(
     connection = connections[alias]
     # pre_save once per value, as the compiler does: it stamps auto_now_add fields on the row.
     raw = [[field.pre_save(row, add=True) for field in fields] for row in rows]
-    key = (model, fields, len(rows) > 1, on_conflict, alias, connection.vendor)
+    key = (model, fields, len(rows) > 1, on_conflict, alias)
     shape = _SHAPES.get(key)
     if shape is not None:
         sql, layout = shape
@@ -260,10 +238,10 @@ _CONVERTERS: dict[tuple, list[tuple[int, list, object]]] = {}
 
 def model_from_row(model: type[Model], alias: str, names: Sequence[str], values) -> Model:
     """`model.from_db` of a row a hand-written statement read (its columns the fields' `names`,
-    attnames), converted as the ORM converts what it reads: the backend's converters (SQLite's
-    decimals, booleans, dates), then the fields' own (JSON text to objects...)."""
+    attnames), converted as the ORM converts what it reads: the backend's converters, then the
+    fields' own (JSON text to objects...)."""
     connection = connections[alias]
-    key = (model, tuple(names), alias, connection.vendor)
+    key = (model, tuple(names), alias)
     converting = _CONVERTERS.get(key)
     if converting is None:
         fields = {field.attname: field for field in model._meta.concrete_fields}

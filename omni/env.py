@@ -65,29 +65,19 @@ def env_database(name: str, default: str) -> dict:
         config = dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True)
     except (ValueError, KeyError) as exc:
         raise EnvError(f"{name} is not a valid database URL ({exc})") from None
-    engine = config.get("ENGINE", "")
-    if engine.endswith("sqlite3"):
-        config["CONN_MAX_AGE"] = 0
-        config["OPTIONS"] = {
-            # WAL lets the web server, the worker and the scheduler read while one writes.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-        }
-    elif engine.endswith("postgresql"):
-        options = config.setdefault("OPTIONS", {})
-        # No JIT compilation: Omni's queries are short or one-off (a segment, a launch), and
-        # compiling them cost more than running them (bench/campaign.py: a segment count 0.64 s
-        # with JIT, 0.44 s without). A URL's own `?options=-c jit=on` wins.
-        if "jit=" not in options.get("options", ""):
-            options["options"] = f"{options.get('options', '')} -c jit=off".strip()
-        # Server-side parameters, and a statement a connection runs a fifth time is prepared
-        # (psycopg's default threshold; Django's alone never prepares): PostgreSQL stops planning
-        # the same few statements on every request. Behind PgBouncer in transaction mode this
-        # needs PgBouncer >= 1.21 with max_prepared_statements set, or `?server_side_binding=false`.
-        options.setdefault("server_side_binding", True)
-        if options["server_side_binding"] is True:
-            options.setdefault("prepare_threshold", 5)
-    else:
-        raise EnvError(f"{name} must be a postgres:// or sqlite:// URL, got {raw!r}")
+    if not config.get("ENGINE", "").endswith("postgresql"):
+        raise EnvError(f"{name} must be a postgres:// URL (Omni runs on PostgreSQL), got {raw!r}")
+    options = config.setdefault("OPTIONS", {})
+    # No JIT compilation: Omni's queries are short or one-off (a segment, a launch), and
+    # compiling them cost more than running them (bench/campaign.py: a segment count 0.64 s
+    # with JIT, 0.44 s without). A URL's own `?options=-c jit=on` wins.
+    if "jit=" not in options.get("options", ""):
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+    # Server-side parameters, and a statement a connection runs a fifth time is prepared
+    # (psycopg's default threshold; Django's alone never prepares): PostgreSQL stops planning
+    # the same few statements on every request. Behind PgBouncer in transaction mode this
+    # needs PgBouncer >= 1.21 with max_prepared_statements set, or `?server_side_binding=false`.
+    options.setdefault("server_side_binding", True)
+    if options["server_side_binding"] is True:
+        options.setdefault("prepare_threshold", 5)
     return config

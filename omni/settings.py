@@ -1,8 +1,8 @@
 """Omni settings: the only settings module, configured by environment variables.
 
-Every variable is documented in README.md. Development defaults need no server (SQLite and
-Celery's file-system transport under var/); `DJANGO_ENV=production` turns on the checks that a
-real deployment must pass.
+Every variable is documented in README.md. Development defaults need no network service (an
+embedded PostgreSQL that `run_all` starts, and Celery's file-system transport, both under var/);
+`DJANGO_ENV=production` turns on the checks that a real deployment must pass.
 """
 
 import os

@@ -22,8 +22,7 @@ from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Count, DateField, Exists, F, Max, OuterRef, Q, QuerySet, Sum
-from django.db.models.expressions import CombinedExpression
-from django.db.models.functions import ExtractMonth, ExtractYear, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from customers.satisfaction import CsatRow, csat
@@ -64,8 +63,7 @@ def rate(part: int, whole: int) -> Decimal | None:
 
 
 def _cents(value: Decimal | None) -> Decimal:
-    """A sum of money to the cent: SQLite adds decimals as floats, and Django rounds only plain
-    columns to their decimal places, not aggregates (a no-op on PostgreSQL's numeric)."""
+    """A sum of money to the cent, zero when there was nothing to add up."""
     return (value or ZERO).quantize(ZERO)
 
 
@@ -128,13 +126,7 @@ def _months_between(first: date, last: date) -> int:
     return (last.year - first.year) * 12 + last.month - first.month
 
 
-def postgresql_path() -> bool:
-    """Whether to run the PostgreSQL statements (the fast path) rather than the portable SQL
-    that SQLite, the `make run` demo's database, also runs; both give the same figures."""
-    return connection.vendor == "postgresql"
-
-
-def _cohort_counts_postgresql(activity: QuerySet, first_month: date) -> dict[tuple[date, int], int]:
+def _cohort_counts(activity: QuerySet, first_month: date) -> dict[tuple[date, int], int]:
     activity_sql, params = (
         activity.annotate(month=_month("placed_at"))
         .values("customer_id", "month")
@@ -158,43 +150,13 @@ def _cohort_counts_postgresql(activity: QuerySet, first_month: date) -> dict[tup
         return {(cohort, int(offset)): count for cohort, offset, count in cursor.fetchall()}
 
 
-def _month_number(field: str) -> CombinedExpression:
-    """Months since year 0 in the site's time zone: month arithmetic on integers, which every
-    database does alike (no date casts nor EXTRACT on a date)."""
-    return ExtractYear(field) * 12 + ExtractMonth(field) - 1
-
-
-def _cohort_counts_portable(activity: QuerySet, first_month: date) -> dict[tuple[date, int], int]:
-    activity_sql, params = (
-        activity.annotate(month=_month_number("placed_at"))
-        .values("customer_id", "month")
-        .query.sql_with_params()
-    )
-    sql = f"""
-        WITH activity AS (SELECT DISTINCT customer_id, month FROM ({activity_sql}) AS placed),
-        cohorts AS (SELECT customer_id, MIN(month) AS cohort FROM activity GROUP BY customer_id)
-        SELECT cohorts.cohort, activity.month - cohorts.cohort, COUNT(*)
-        FROM activity JOIN cohorts USING (customer_id)
-        WHERE cohorts.cohort >= %s
-        GROUP BY cohorts.cohort, activity.month - cohorts.cohort
-    """  # the inner query is Django's own SQL, its parameters passed apart
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, first_month.year * 12 + first_month.month - 1])
-        rows = [(int(cohort), int(offset), count) for cohort, offset, count in cursor.fetchall()]
-    # PostgreSQL's EXTRACT gives numerics, SQLite's integers: both are whole numbers.
-    return {
-        (date(cohort // 12, cohort % 12 + 1, 1), offset): count for cohort, offset, count in rows
-    }
-
-
 def retention(*, period: Period, stores: Sequence[Location] | None = None) -> list[Cohort]:
     """Monthly cohorts of the customers whose first order falls in the period, and how many of
     each ordered again in each following month up to the period's end (one query)."""
     activity = _orders(stores=stores).filter(customer__isnull=False, placed_at__lt=period.until)
     first_month = timezone.localtime(period.since).date().replace(day=1)
     last_month = timezone.localtime(period.until - timedelta(microseconds=1)).date().replace(day=1)
-    cohort_counts = _cohort_counts_postgresql if postgresql_path() else _cohort_counts_portable
-    counts = cohort_counts(activity, first_month)
+    counts = _cohort_counts(activity, first_month)
     cohorts = sorted({cohort for cohort, offset in counts if offset == 0})
     return [
         Cohort(

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import CharField, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -42,7 +42,7 @@ from campaigns.models import (
     TriggerKind,
     VariantContent,
 )
-from campaigns.services.delivery import MATERIALISE_LOCK
+from campaigns.services.delivery import materialise_turn
 from campaigns.services.materialise import _common, _insert
 from campaigns.templating import TemplateRefused, check_template
 from customers.models import ContactChannel, Customer
@@ -350,9 +350,7 @@ def _run_batch(now: dt.datetime, limit: int) -> StepsResult:
             automation_id__in={automation_id for automation_id, _p in groups}
         ).select_related("automation__campaign"):
             steps[step.automation_id].append(step)
-        if connection.vendor == "postgresql":  # the cap: take turns with campaign launches
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MATERIALISE_LOCK])
+        materialise_turn()  # the cap: take turns with campaign launches
         messages = 0
         for (automation_id, position), ids in groups.items():
             ordered = sorted(steps[automation_id], key=lambda s: s.position)

@@ -79,15 +79,8 @@ def _since(automation: Automation, now: dt.datetime) -> dt.datetime:
 
 
 def _epoch_seconds(field: str) -> Func:
-    """Whole seconds since 1970 of a datetime column, for a trigger key. SQLite (the `make run`
-    demo) has no epoch lookup: it counts them with strftime, from the UTC text Django stores."""
-    if connection.vendor == "postgresql":
-        return Cast(Extract(field, "epoch", tzinfo=dt.UTC), BigIntegerField())
-    return Func(
-        F(field),
-        template="CAST(strftime('%%s', %(expressions)s) AS INTEGER)",
-        output_field=BigIntegerField(),
-    )
+    """Whole seconds since 1970 of a datetime column, for a trigger key."""
+    return Cast(Extract(field, "epoch", tzinfo=dt.UTC), BigIntegerField())
 
 
 def _text(expression) -> Cast:

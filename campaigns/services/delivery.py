@@ -50,6 +50,13 @@ MAX_ATTEMPTS = 5
 MATERIALISE_LOCK = 0x0C4A_0001
 
 
+def materialise_turn() -> None:
+    """Wait for this transaction's turn to write messages (launches, A/B winners and automation
+    steps take turns, so that none passes a customer's frequency cap because of another)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MATERIALISE_LOCK])
+
+
 @dataclass(frozen=True)
 class LaunchResult:
     run: str
@@ -96,9 +103,7 @@ def campaign_launch(
         ):
             raise CampaignNotLaunchable()
         run = run_key(campaign=campaign, now=now)
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MATERIALISE_LOCK])
+        materialise_turn()
         # A replay after the A/B winner was chosen sends only the winner.
         messages, held_out = materialise(
             campaign=campaign, run=run, now=now, winner=campaign.winner_variant

@@ -114,17 +114,6 @@ def _audience(campaign: Campaign, now: dt.datetime) -> QuerySet[AudienceMember]:
     sql, params = compiler.as_sql()
     columns = ["id" if alias == "pk" else alias for _expression, _sql, alias in compiler.select]
     table = connection.ops.quote_name(AudienceMember._meta.db_table)
-    create = (
-        f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY, country text NOT NULL, "
-        "preferred_channel text NOT NULL, reach_email boolean NOT NULL, "
-        "reach_sms boolean NOT NULL, reach_push boolean NOT NULL)"
-    )
-    if connection.vendor != "postgresql":  # SQLite (`make run`): the same, kept per connection
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
-            cursor.execute(create)
-            cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) {sql}", params)
-        return AudienceMember.objects.all()
     with connection.cursor() as cursor:
         # For the rest of the launch's transaction (bench/campaign.py, 200,000 customers):
         # - each statement covers the whole audience (hash joins over a few hundred thousand
@@ -213,7 +202,7 @@ def materialise(
     rest of the audience gets `winner`, except anyone who already has another variant's
     message in this run (nobody receives two variants).
 
-    The caller holds the materialisation lock (campaigns.services.delivery.MATERIALISE_LOCK):
+    The caller holds the materialisation lock (campaigns.services.delivery.materialise_turn):
     no one else writes this run's messages meanwhile. So the first materialisation of a run,
     when it has no message yet, inserts plain rows (its keys cannot be there); a replay, or the
     winner's phase, inserts ON CONFLICT DO NOTHING and leaves out whom the run already reached.

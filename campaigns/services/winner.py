@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -25,7 +25,7 @@ from campaigns.models import (
     CampaignVariant,
 )
 from campaigns.models.campaign import WinnerMetric
-from campaigns.services.delivery import MATERIALISE_LOCK, campaign_finish_if_done
+from campaigns.services.delivery import campaign_finish_if_done, materialise_turn
 from campaigns.services.materialise import materialise
 
 
@@ -94,9 +94,7 @@ def campaign_choose_winner(
         if not claimed:
             return None
         campaign.refresh_from_db()
-        if connection.vendor == "postgresql":  # the same turn-taking as launches (the cap)
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MATERIALISE_LOCK])
+        materialise_turn()  # the same turn-taking as launches (the cap)
         winner = CampaignVariant.objects.get(pk=best.key)
         messages, held_out = materialise(
             campaign=campaign, run=campaign.current_run, now=now, winner=winner

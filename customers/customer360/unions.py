@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection
 from django.db.models import F, IntegerField, QuerySet, TextField, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast
@@ -63,10 +62,5 @@ def newest_rows(parts: Sequence[QuerySet], *, limit: int) -> list[dict[str, Any]
         return []
     if len(limited) == 1:
         return list(limited[0])
-    if not connection.features.supports_slicing_ordering_in_compound:
-        # SQLite (the `make run` demo) cannot limit each part of a UNION: one query per part.
-        rows = [row for queryset in limited for row in queryset]
-        rows.sort(key=lambda row: (row["tl_at"], row["tl_ref"]), reverse=True)
-        return rows[:limit]
     first, *others = limited
     return list(first.union(*others, all=True).order_by("-tl_at", "-tl_ref")[:limit])

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +25,7 @@ from customers.loyalty.exceptions import InsufficientPoints, LoyaltyReferenceUse
 from customers.loyalty.rules import points_for
 from customers.models import Customer
 from customers.models_loyalty import LoyaltyAccount, LoyaltyMovement, LoyaltyMovementKind
-from omni.db import insert_unless_conflict, insert_unless_conflict_sql, inserted
+from omni.db import insert_unless_conflict_sql, inserted
 
 Kind = LoyaltyMovementKind
 
@@ -34,10 +34,6 @@ def _locked_account(customer: Customer, *, create: bool = True) -> LoyaltyAccoun
     """The customer's account, locked until the end of the transaction; created if asked."""
     if not create:
         return LoyaltyAccount.objects.select_for_update().filter(customer_id=customer.pk).first()
-    if connection.vendor != "postgresql":
-        # SQLite (`make run`): its transactions begin IMMEDIATE, holding the only write lock,
-        # so a plain get_or_create cannot race (and its upsert would return raw values).
-        return LoyaltyAccount.objects.get_or_create(customer_id=customer.pk)[0]
     # One upsert instead of get_or_create (a SELECT, then a savepoint around an INSERT): ON
     # CONFLICT DO UPDATE locks the existing row as SELECT ... FOR UPDATE would.
     table = LoyaltyAccount._meta.db_table
@@ -127,10 +123,6 @@ def loyalty_earn(
 def _account_to_earn(customer: Customer, reference: str) -> LoyaltyAccount | None:
     """Her account, opened or locked by one upsert, unless `reference` already earned points
     (then None, and nothing is written or locked)."""
-    if connection.vendor != "postgresql":  # SQLite (`make run`): no casts; see _locked_account
-        if LoyaltyMovement.objects.filter(kind=Kind.EARN, reference=reference, key="").exists():
-            return None
-        return _locked_account(customer)
     table = LoyaltyAccount._meta.db_table
     now = timezone.now()
     with connection.cursor() as cursor:
@@ -168,14 +160,6 @@ def _insert_and_credit(account: LoyaltyAccount, movement: LoyaltyMovement) -> bo
     """Insert the movement unless its (kind, reference, key) exists, and only then add its
     points to the locked account: one statement. False (nothing written) on a conflict."""
     now = timezone.now()
-    if connection.vendor != "postgresql":  # SQLite (`make run`): no INSERT inside WITH
-        if not insert_unless_conflict(movement):
-            return False
-        LoyaltyAccount.objects.filter(pk=account.pk).update(
-            balance=F("balance") + movement.points, updated_at=now
-        )
-        account.balance, account.updated_at = account.balance + movement.points, now
-        return True
     insert, params = insert_unless_conflict_sql(movement)
     table = LoyaltyAccount._meta.db_table
     with connection.cursor() as cursor:

@@ -14,10 +14,11 @@ from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Exists, F, Model, OuterRef, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from inventory.availability import take_condition_sql
 from inventory.exceptions import InsufficientStock, InvalidQuantity, UnknownVariant
 from inventory.models import (
     MovementKind,
@@ -57,11 +58,12 @@ FROM locked, unnest(%(variant_ids)s::bigint[], %(quantities)s::integer[])
     AS wanted (variant_id, quantity)
 WHERE level.id = locked.id
     AND level.variant_id = wanted.variant_id
-    AND level.on_hand - level.reserved - %(keep)s >= wanted.quantity
+    AND {condition}
 RETURNING level.id, level.variant_id, level.on_hand, level.reserved, locked.low_stock_threshold
 """
-_HOLD_SQL = _TAKE_FREE_SQL.format(column="reserved", sign="+")
-_TAKE_OUT_SQL = _TAKE_FREE_SQL.format(column="on_hand", sign="-")
+_TAKEN_IF = take_condition_sql("level", keep="%(keep)s", quantity="wanted.quantity")
+_HOLD_SQL = _TAKE_FREE_SQL.format(column="reserved", sign="+", condition=_TAKEN_IF)
+_TAKE_OUT_SQL = _TAKE_FREE_SQL.format(column="on_hand", sign="-", condition=_TAKEN_IF)
 
 
 class StockLine(NamedTuple):
@@ -211,21 +213,18 @@ def take_free(
         for variant_id, quantity in wanted.items()
     ]
     insert_together(list(along), movements)
-    if connection.vendor != "postgresql":
-        rows = _take_free_each(location_id, wanted, hold=hold, keep=keep)
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _HOLD_SQL if hold else _TAKE_OUT_SQL,
-                {
-                    "location_id": location_id,
-                    "variant_ids": list(wanted),
-                    "quantities": list(wanted.values()),
-                    "keep": keep,
-                    "now": timezone.now(),
-                },
-            )
-            rows = cursor.fetchall()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _HOLD_SQL if hold else _TAKE_OUT_SQL,
+            {
+                "location_id": location_id,
+                "variant_ids": list(wanted),
+                "quantities": list(wanted.values()),
+                "keep": keep,
+                "now": timezone.now(),
+            },
+        )
+        rows = cursor.fetchall()
     if len(rows) < len(wanted):
         known_variants(wanted)
         taken_ids = {row[1] for row in rows}
@@ -236,34 +235,6 @@ def take_free(
     if events:
         StockEvent.objects.bulk_create(events)
     return movements
-
-
-def _take_free_each(
-    location_id: int, wanted: Mapping[int, int], *, hold: bool, keep: int
-) -> list[tuple[int, int, int, int, int]]:
-    """`_HOLD_SQL`/`_TAKE_OUT_SQL` through the ORM, one conditional UPDATE per line, for SQLite
-    (`make run`: no arrays, no FOR UPDATE, no UPDATE ... FROM a locking CTE). SQLite runs one
-    writing transaction at a time, so the condition is checked and applied with nothing between.
-    Returns the same rows: (id, variant_id, on_hand, reserved, low_stock_threshold) of each line
-    taken."""
-    column = "reserved" if hold else "on_hand"
-    sign = 1 if hold else -1
-    now = timezone.now()
-    taken = []
-    for variant_id, quantity in wanted.items():
-        if (
-            StockLevel.objects.filter(
-                location_id=location_id, variant_id=variant_id, variant__is_active=True
-            )
-            .filter(on_hand__gte=F("reserved") + keep + quantity)
-            .update(**{column: F(column) + sign * quantity, "updated_at": now})
-        ):
-            taken.append(variant_id)
-    return list(
-        StockLevel.objects.filter(location_id=location_id, variant_id__in=taken)
-        .order_by("pk")
-        .values_list("pk", "variant_id", "on_hand", "reserved", "variant__low_stock_threshold")
-    )
 
 
 def _taken_events(

@@ -294,8 +294,8 @@ def cart_convert_open_of(*, customer: Customer) -> Cart | None:
         "id IN (SELECT id FROM chosen)",
         [],
         chosen=(
-            f"SELECT id FROM {{table}} WHERE customer_id = %s AND status IN ({_marks(open_)})",
-            [customer.pk, *open_],
+            "SELECT id FROM {table} WHERE customer_id = %s AND status = ANY(%s)",
+            [customer.pk, open_],
         ),
     )
     if closed is None and chosen is not None:
@@ -307,34 +307,19 @@ def _status_of(cart_id: int) -> str | None:
     return Cart.objects.filter(pk=cart_id).values_list("status", flat=True).first()
 
 
-def _marks(values: list) -> str:
-    """One placeholder per value, for `IN (...)` (SQLite has no `= ANY(array)`)."""
-    return ", ".join(["%s"] * len(values))
-
-
 def _close_for_checkout(where: str, params: list, *, chosen: tuple[str, list] | None = None):
     """UPDATE the matching open cart to CONVERTED, RETURNING it as a Cart (or None). With
     `chosen` (a CTE named chosen), also the id that CTE read: (cart or None, id or None)."""
     table = Cart._meta.db_table
     fields = list(Cart._meta.concrete_fields)
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())  # as the ORM writes it
+    now = timezone.now()
     open_ = [status.value for status in OPEN_STATUSES]
     update = (
         f"UPDATE {table} SET status = %s, updated_at = %s, last_activity_at = %s "
-        f"WHERE {where} AND status IN ({_marks(open_)}) RETURNING {columns}"
+        f"WHERE {where} AND status = ANY(%s) RETURNING {columns}"
     )
-    update_params = [CartStatus.CONVERTED.value, now, now, *params, *open_]
-    if chosen is not None and connection.vendor != "postgresql":
-        # SQLite (`make run`) has no UPDATE inside WITH: the same in two statements (it runs
-        # one writing transaction at a time, so nothing comes between them).
-        with connection.cursor() as cursor:
-            cursor.execute(chosen[0].format(table=table), chosen[1])
-            found = cursor.fetchone()
-        if found is None:
-            return None, None
-        cart = _close_for_checkout("id = %s", [found[0]])
-        return cart, found[0]
+    update_params = [CartStatus.CONVERTED.value, now, now, *params, open_]
     if chosen is None:
         statement, statement_params = update, update_params
     else:

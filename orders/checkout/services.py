@@ -27,7 +27,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import IntegerField, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,16 +34,10 @@ from customers.loyalty import loyalty_earn, loyalty_points_value, loyalty_spend
 from customers.models import Customer
 from inventory import services as stock
 from inventory.allocation import get_strategy
+from inventory.availability import free_sql, units_available
 from inventory.exceptions import InsufficientStock, ServiceNotOffered
 from inventory.models import Location, LocationKind, Product, StockLevel, Variant
-from inventory.selectors import Channel as StockChannel
-from inventory.selectors import (
-    available_expression,
-    locations,
-    pickup_ready_at,
-    stock_levels,
-    units_available,
-)
+from inventory.selectors import locations, pickup_ready_at
 from inventory.services import StockLine
 from omni.db import insert_together, model_from_row
 from orders.cart.services import cart_convert_open_of, cart_mark_converted
@@ -116,24 +109,6 @@ def vat_of(amount: Decimal, rate: Decimal) -> Decimal:
 
 def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
     return user if user is not None and user.is_authenticated else None
-
-
-def _next_order_id() -> int:
-    """The new order's id (its number is made from it), taken before the order is written.
-
-    On SQLite only: on PostgreSQL `_cart_lines` draws it from the sequence in its statement."""
-    table = Order._meta.db_table
-    # SQLite (`make run`) has no sequences. Its transactions begin IMMEDIATE (omni/env.py): the
-    # checkout's transaction holds the database's only write lock from its start, so no other
-    # checkout can read the same maximum before this one commits its order. The AUTOINCREMENT
-    # high-water mark counts too: a deleted last order's number is not reused.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {table}), 0), "
-            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0)) + 1",
-            [table],
-        )
-        return cursor.fetchone()[0]
 
 
 def _order_lines(cart_lines: list[CartLine]) -> list[OrderLine]:
@@ -422,8 +397,6 @@ def order_checkout(
         shelf = {line.variant_id: getattr(line, "shelf", None) or 0 for line in cart_lines}
         plans = _plan(fulfilment, lines, now, shelf)
 
-        if order_id is None:
-            order_id = _next_order_id()
         number = f"{NUMBER_PREFIX}{order_id:08d}"
         references = [f"{number}-{index}" for index in range(1, len(plans) + 1)]
         _move_stock(plans, references, lines, staff)
@@ -479,7 +452,7 @@ def _cart_lines_sql() -> tuple[tuple[list[str], list[str], list[str]], str]:
             SELECT nextval(pg_get_serial_sequence('{Order._meta.db_table}', 'id')) AS id
         )
         SELECT {line_columns}, {variant_columns}, {product_columns},
-            s.on_hand - s.reserved, l.safety_stock_pickup, new_order.id
+            {free_sql("s")}, l.safety_stock_pickup, new_order.id
         FROM new_order CROSS JOIN {CartLine._meta.db_table} cl
         JOIN {Variant._meta.db_table} v ON v.id = cl.variant_id
         JOIN {Product._meta.db_table} p ON p.id = v.product_id
@@ -493,12 +466,11 @@ def _cart_lines_sql() -> tuple[tuple[list[str], list[str], list[str]], str]:
 
 
 def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> tuple[list[CartLine], int | None]:
-    """The cart's lines with their articles, in variant order, and the new order's id (None on
-    SQLite: `_next_order_id`). For a pickup each line also carries `shelf`: the units its store
-    can promise for it (None without a stock level), read in the same query."""
+    """The cart's lines with their articles, in variant order, and the new order's id drawn from
+    its sequence (None when the cart has no line). For a pickup each line also carries `shelf`:
+    the units its store can promise for it (None without a stock level), read in the same
+    query."""
     store_id = choice.store.pk if isinstance(choice, PickupChoice) else None
-    if connection.vendor != "postgresql":  # SQLite (`make run`): its values need converting
-        return _cart_lines_orm(cart, store_id), None
     (line_names, variant_names, product_names), sql = _cart_lines_sql()
     with connection.cursor() as cursor:
         cursor.execute(sql, [store_id, cart.pk])
@@ -517,20 +489,6 @@ def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> tuple[list[CartLine], i
         line.shelf = None if free is None else units_available(free, safety_stock)
         lines.append(line)
     return lines, rows[0][third + 2] if rows else None
-
-
-def _cart_lines_orm(cart: Cart, store_id: int | None) -> list[CartLine]:
-    """`_cart_lines` through the ORM, which converts SQLite's values (decimals...)."""
-    lines = CartLine.objects.filter(cart=cart).select_related("variant__product")
-    if store_id is not None:
-        units = (
-            stock_levels()
-            .filter(location_id=store_id, variant_id=OuterRef("variant_id"))
-            .annotate(units=available_expression(StockChannel.PICKUP))
-            .values("units")[:1]
-        )
-        lines = lines.annotate(shelf=Subquery(units, output_field=IntegerField()))
-    return list(lines.order_by("variant_id"))
 
 
 def _prefetched(instance, **related: list) -> None:

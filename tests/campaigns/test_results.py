@@ -220,7 +220,7 @@ def test_bad_engagement_rules_are_refused_naming_the_rule(rule, path):
     assert refused.value.path == path
 
 
-# --- channel mix, portable path (SQLite, the `make run` demo) ----------------------------------
+# --- channel mix -------------------------------------------------------------------------------
 
 
 def mixed_campaigns():
@@ -256,20 +256,15 @@ def mixed_campaigns():
     return to_a_again
 
 
-def test_the_portable_channel_mix_gives_the_postgresql_figures(
-    monkeypatch, django_assert_max_num_queries
-):
+def test_the_channel_mix_counts_each_group_in_one_query(django_assert_max_num_queries):
     mixed_campaigns()
-    native = channel_mix.channel_mix()
-    monkeypatch.setattr(channel_mix, "postgresql_path", lambda: False)
 
-    with django_assert_max_num_queries(2):
-        portable = channel_mix.channel_mix()
+    with django_assert_max_num_queries(1):
+        mix = channel_mix.channel_mix()
 
-    assert portable == native
     got = [
         (g.label, g.campaigns, g.recipients, g.engaged, g.buyers, g.orders, g.revenue, g.retained)
-        for g in portable
+        for g in mix
     ]
     assert got == [
         ("1", 1, 2, 1, 1, 2, Decimal("70.00"), 1),
@@ -278,9 +273,7 @@ def test_the_portable_channel_mix_gives_the_postgresql_figures(
     ]
 
 
-def test_the_portable_channel_mix_without_campaigns_shows_empty_groups(monkeypatch):
-    monkeypatch.setattr(channel_mix, "postgresql_path", lambda: False)
-
+def test_the_channel_mix_without_campaigns_shows_empty_groups():
     mix = channel_mix.channel_mix()
 
     assert [(g.label, g.recipients, g.revenue) for g in mix] == [

@@ -121,15 +121,12 @@ def shop():
     return variant
 
 
-def test_the_postgresql_statement_and_the_orm_query_give_the_same_availability(shop, monkeypatch):
+def test_the_availability_statement_applies_safety_stock_and_leaves_out_inactive_places(shop):
     now = datetime(2026, 3, 11, 10, tzinfo=STORE_TIME_ZONE)
     other = VariantFactory()
+
     fast = selectors.variants_availability(variants=[shop, other], now=now)
-    monkeypatch.setattr(selectors, "_on_postgresql", lambda: False)  # `make run`: the ORM
 
-    orm = selectors.variants_availability(variants=[shop, other], now=now)
-
-    assert orm == fast
     assert [
         (item.delivery, [(s.code, s.available, s.transfer_available) for s in item.stores])
         for item in fast

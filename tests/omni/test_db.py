@@ -213,7 +213,7 @@ CHECKOUT_TABLES = (
 
 
 def test_the_migrated_checkout_tables_carry_only_the_indexes_queries_use():
-    """What the migrations left (in place on PostgreSQL, omni.migration_operations): no `_like`
+    """What the migrations left (in place: SeparateDatabaseAndState with RunSQL): no `_like`
     twin, no foreign-key index a composite one leads with, the unique constraints by name."""
     with connection.cursor() as cursor:
         cursor.execute(

@@ -422,27 +422,17 @@ def test_the_demo_orders_are_consistent_idempotent_and_fill_the_dashboard(settin
     assert board.channel_mix.customers > 0
 
 
-# The portable path (SQLite, the `make run` demo) ---------------------------------------------
-
-
 @pytest.mark.parametrize("store", [None, "paris", "lyon"])
-def test_the_portable_path_gives_the_postgresql_figures(
-    shop, store, monkeypatch, django_assert_num_queries
-):
+def test_the_dashboard_is_one_query_per_figure_for_any_stores(shop, store):
     stores = None if store is None else [getattr(shop, store)]
-    native = dashboard.management_dashboard(period=QUARTER, stores=stores)
-    monkeypatch.setattr(dashboard, "postgresql_path", lambda: False)
 
     with CaptureQueriesContext(connection) as queries:
-        portable = dashboard.management_dashboard(period=QUARTER, stores=stores)
+        dashboard.management_dashboard(period=QUARTER, stores=stores)
 
-    assert portable == native
-    assert len(queries) == 8  # one per figure, as on PostgreSQL
-    assert not any("::date" in query["sql"] for query in queries)  # no PostgreSQL cast ran
+    assert len(queries) == 8
 
 
-def test_the_portable_retention_reads_months_in_the_site_time_zone(shop, monkeypatch):
-    monkeypatch.setattr(dashboard, "postgresql_path", lambda: False)
+def test_retention_reads_months_in_the_site_time_zone(shop):
     # A cohort across a year end: Dan's first order (December 2024) and his January one.
     winter = dashboard.period_between(since=date(2024, 12, 1), until=date(2025, 1, 31))
 
