@@ -30,6 +30,7 @@ from customers.models import Channel
 from customers.phone import phone_or_none
 from inventory import services as stock
 from inventory.models import Location
+from omni.actors import acting_user
 from orders.fulfilment.exceptions import InvalidReturn, ReasonRequired, RefundTooHigh, ReturnTooMany
 from orders.fulfilment.machine import HANDED_OVER
 from orders.models import FulfilmentLine, NotificationKind, Order, OrderLine, Return, ReturnLine
@@ -149,7 +150,7 @@ def return_create(
             refund_amount=refund_amount,
             currency=order.currency,
             refund_reference=refund_reference[:100],
-            created_by=performed_by if performed_by and performed_by.is_authenticated else None,
+            created_by=acting_user(performed_by),
         )
         ReturnLine.objects.bulk_create(
             [
@@ -191,7 +192,7 @@ def _reverse_points(
     spent on the returned goods (none of either for a walk-in sale)."""
     if order.customer_id is None or order.total <= 0:
         return
-    staff = staff if staff is not None and staff.is_authenticated else None
+    staff = acting_user(staff)
     channel = Channel.STORE if location.is_store else ""
     key = f"{order.number}-R{return_request.pk}"
     loyalty_reverse(

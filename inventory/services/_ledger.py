@@ -29,6 +29,7 @@ from inventory.models import (
     StockMovement,
     Variant,
 )
+from omni.actors import acting_user
 from omni.db import insert_together
 
 # Fields a service reads from a locked stock row; the rest of the row is never needed.
@@ -199,7 +200,7 @@ def take_free(
         UnknownVariant: a variant does not exist or is no longer sold.
         InsufficientStock: free stock minus `keep` does not cover a line (every one is named).
     """
-    performed_by = actor(performed_by)
+    performed_by = acting_user(performed_by)
     movements = [
         StockMovement(
             variant_id=variant_id,
@@ -289,11 +290,6 @@ def stock_events(
     return events
 
 
-def actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    # The API passes request.user, which may be anonymous for a service account's proxy.
-    return user if user is not None and user.is_authenticated else None
-
-
 class LedgerBatch:
     """Changes to locked stock rows, saved at once with their ledger rows and stock events.
 
@@ -305,7 +301,7 @@ class LedgerBatch:
     def __init__(
         self, *, performed_by: AbstractBaseUser | None, thresholds: Mapping[int, int] | None = None
     ) -> None:
-        self.performed_by = actor(performed_by)
+        self.performed_by = acting_user(performed_by)
         self.thresholds = dict(thresholds or {})
         self.movements: list[StockMovement] = []
         self._levels: dict[int, StockLevel] = {}

@@ -23,12 +23,12 @@ from inventory.models import (
 from inventory.services._ledger import (
     LedgerBatch,
     StockLine,
-    actor,
     is_whole,
     known_variants,
     lock_levels,
 )
 from inventory.services.reservations import stock_reserve
+from omni.actors import acting_user
 
 SHORTAGE_REASON = "short after a stock count"
 
@@ -130,7 +130,7 @@ def _resolve(
     performed_by: AbstractBaseUser | None,
     **changes: object,
 ) -> None:
-    changes = {"resolved_at": timezone.now(), "resolved_by": actor(performed_by), **changes}
+    changes = {"resolved_at": timezone.now(), "resolved_by": acting_user(performed_by), **changes}
     for name, value in changes.items():
         setattr(locked, name, value)
         setattr(shortage, name, value)

@@ -16,11 +16,11 @@ from inventory.models import Location, MovementKind, Transfer, TransferLine, Tra
 from inventory.services._ledger import (
     LedgerBatch,
     StockLine,
-    actor,
     lock_levels,
     sum_by_variant,
     take_free,
 )
+from omni.actors import acting_user
 
 
 def _new_reference() -> str:
@@ -64,7 +64,7 @@ def stock_transfer_ship(
             destination=destination,
             expected_at=expected_at
             or timezone.now() + timedelta(days=destination.transfer_lead_days),
-            created_by=actor(performed_by),
+            created_by=acting_user(performed_by),
         )
         TransferLine.objects.bulk_create(
             [

@@ -39,6 +39,7 @@ from inventory.exceptions import InsufficientStock, ServiceNotOffered
 from inventory.models import Location, LocationKind, Product, StockLevel, Variant
 from inventory.selectors import locations, pickup_ready_at
 from inventory.services import StockLine
+from omni.actors import acting_user
 from omni.db import insert_together, model_from_row
 from orders.cart.services import cart_convert_open_of, cart_mark_converted
 from orders.checkout.discounts import Discount, discount_lines, discount_redeem, discount_reserve
@@ -105,10 +106,6 @@ def pickup_days() -> int:
 def vat_of(amount: Decimal, rate: Decimal) -> Decimal:
     """The VAT included in a VAT-inclusive amount, to the cent (half up)."""
     return (amount * rate / (Decimal(100) + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return user if user is not None and user.is_authenticated else None
 
 
 def _order_lines(cart_lines: list[CartLine]) -> list[OrderLine]:
@@ -370,7 +367,7 @@ def order_checkout(
         raise AddressRequired()
     if loyalty_points < 0:
         raise ValidationError({"loyalty_points": _("Points used cannot be negative.")})
-    staff = _actor(performed_by)
+    staff = acting_user(performed_by)
     now = timezone.now()
     if (cart is None) == (customer is None):
         raise TypeError("pass exactly one of cart and customer")

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from customers.loyalty import loyalty_reverse, loyalty_spend_reverse
 from inventory import services as stock
+from omni.actors import acting_user
 from orders.checkout.discounts import discount_release
 from orders.fulfilment import machine
 from orders.fulfilment.exceptions import (
@@ -168,7 +169,7 @@ def fulfilment_transition(
             fulfilment=locked,
             from_status=from_status,
             to_status=to_status,
-            performed_by=_actor(performed_by),
+            performed_by=acting_user(performed_by),
             note=note[:200],
         )
         _move_stock(locked, performed_by, note or to_status)
@@ -185,10 +186,6 @@ def fulfilment_transition(
 def _order_cancelled(order: Order, performed_by: AbstractBaseUser | None) -> None:
     discount_release(order=order)
     order_loyalty_reverse(order=order, performed_by=performed_by)
-
-
-def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return user if user is not None and user.is_authenticated else None
 
 
 # --- click-and-collect -------------------------------------------------------------------------
@@ -398,7 +395,7 @@ def order_loyalty_reverse(*, order: Order, performed_by: AbstractBaseUser | None
     was spent on it. Idempotent (keyed by the order number), nothing for a walk-in sale."""
     if order.customer_id is None:
         return
-    staff = _actor(performed_by)
+    staff = acting_user(performed_by)
     with transaction.atomic():
         if order.total > 0:
             loyalty_reverse(

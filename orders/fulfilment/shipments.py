@@ -22,6 +22,7 @@ from inventory.allocation import Fulfilment as Proposal
 from inventory.allocation import get_strategy
 from inventory.exceptions import InsufficientStock
 from inventory.selectors import locations
+from omni.actors import acting_user
 from orders.fulfilment.exceptions import NotShipFromStore, ReasonRequired
 from orders.fulfilment.services import fulfilment_transition, order_refresh_status
 from orders.models import (
@@ -206,7 +207,7 @@ def _create_delivery(
     FulfilmentTransition.objects.create(
         fulfilment=fulfilment,
         to_status=S.PLACED,
-        performed_by=performed_by if performed_by and performed_by.is_authenticated else None,
+        performed_by=acting_user(performed_by),
         note=f"re-allocated from {rejected.reference}"[:200],
     )
     stock.stock_reserve(
