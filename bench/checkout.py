@@ -105,8 +105,9 @@ def checkout_queries(store, variants) -> dict[int, int]:
     from django.test.utils import CaptureQueriesContext
 
     from customers.models import Channel, Customer
-    from orders.checkout import PaymentInfo, PickupChoice, order_checkout
+    from orders.checkout import PaymentInfo, PickupChoice
     from orders.models import Cart, CartLine
+    from orders.services import order_checkout
 
     counts = {}
     for size in QUERY_SIZES:

@@ -55,11 +55,10 @@ from campaigns.models import (
 )
 from customers.models import Channel, ContactChannel
 from inventory.models import LocationKind, Product, StockLevel
-from orders.cart.services import cart_add_line, cart_for_customer
 from orders.checkout.discounts import discount_quote, discount_saving
-from orders.checkout.services import order_checkout
 from orders.checkout.types import PaymentInfo, StoreSaleChoice
 from orders.models import Order, OrderStatus
+from orders.services import cart_add_line, cart_for_customer, order_checkout
 
 SHOP_URL = "https://shop.omni.example/nouvelle-collection"
 SENT_DAYS_AGO = 3

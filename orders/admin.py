@@ -1,6 +1,6 @@
 """Admin for service agents: carts and orders, read-only; order actions call the services.
 
-Every field of a cart is owned by orders.cart.services (locks, trail), every field of an order
+Every field of a cart is owned by orders.services.cart (locks, trail), every field of an order
 by the checkout and lifecycle services: the admin shows them and changes nothing itself.
 """
 
@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from omni.exceptions import DomainError
-from orders.fulfilment.services import order_cancel, pickup_mark_ready
 from orders.models import (
     Cart,
     CartEvent,
@@ -29,6 +28,7 @@ from orders.models import (
     Payment,
     Return,
 )
+from orders.services import order_cancel, pickup_mark_ready
 
 
 class _ReadOnlyInline(admin.TabularInline):

@@ -9,9 +9,8 @@ class OrdersConfig(AppConfig):
     def ready(self) -> None:
         from customers.erasure import register_erase_hook
         from customers.merge import register_merge_hook
-        from orders.cart.merge import cart_merge_customers
         from orders.customer360 import register_customer360
-        from orders.privacy import orders_erase_personal_data
+        from orders.services import cart_merge_customers, orders_erase_personal_data
 
         # Two profiles merged: their open carts become one before the loser's rows move over,
         # so the one-open-cart-per-customer constraint holds.

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Variant
 from inventory.selectors import sellable_variants
-from orders.cart.services import MAX_LINE_QUANTITY
+from orders.services import MAX_LINE_QUANTITY
 
 
 class CartLineAddForm(forms.Form):

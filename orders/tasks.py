@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from orders.cart.links import TransientDeliveryError, cart_link_deliver
-
 # Defined with their service; imported here so that Celery's autodiscovery (<app>.tasks) finds them.
 from orders.fulfilment.tasks import expire_overdue_pickups, send_pickup_reminders
 from orders.notifications.tasks import send_notification, sweep_notifications
+from orders.services import TransientDeliveryError, cart_link_deliver
 
 __all__ = [
     "expire_overdue_pickups",

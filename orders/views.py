@@ -1,9 +1,9 @@
 """Store screens of the unified cart, the returns desk and the till.
 
 The customer's live cart with this store's stock is loaded by htmx into the customer page
-(customers:detail) or shown as a page of its own; every change goes through orders.cart.services
+(customers:detail) or shown as a page of its own; every change goes through orders.services
 with channel "store" and the staff member. The returns desk takes back any channel's order at
-the user's store (orders.returns); the till turns a cart into an in-store sale through the one
+the user's store (`return_create`); the till turns a cart into an in-store sale through the one
 checkout service. The pickup and order screens are in orders.fulfilment.views.
 """
 
@@ -29,11 +29,9 @@ from inventory.views import StoreScreenMixin
 from omni import roles
 from omni.exceptions import DomainError
 from omni.views import StaffScreenMixin
-from orders.cart import services
-from orders.cart.links import cart_send_link
+from orders import services
 from orders.cart.selectors import cart_trail, cart_view, open_cart_of
 from orders.checkout.discounts import discount_quote, discount_saving
-from orders.checkout.services import order_checkout
 from orders.checkout.types import PaymentInfo, StoreSaleChoice
 from orders.forms import (
     CartLineAddForm,
@@ -44,7 +42,13 @@ from orders.forms import (
     TillStartForm,
 )
 from orders.models import OPEN_STATUSES, Cart, Order, PaymentStatus
-from orders.returns import orders_matching, return_create, returnable_lines
+from orders.services import (
+    cart_send_link,
+    order_checkout,
+    orders_matching,
+    return_create,
+    returnable_lines,
+)
 
 TRAIL_SHOWN = 12
 

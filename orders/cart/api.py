@@ -22,10 +22,10 @@ from customers.models import Channel
 from inventory.models import Location, LocationKind
 from inventory.selectors import sellable_variants
 from omni.api import LookupField
-from orders.cart import services
-from orders.cart.merge import cart_merge
+from orders import services
 from orders.cart.selectors import cart_for_token, cart_view
 from orders.models import Cart
+from orders.services import cart_merge
 
 CHANNEL_HEADER = "X-Omni-Channel"
 API_CHANNELS = (Channel.WEB, Channel.APP)

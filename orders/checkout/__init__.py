@@ -1,7 +1,7 @@
-"""Checkout from the unified cart, and the customer's view of her orders."""
+"""Checkout from the unified cart, and the customer's view of her orders (the checkout itself is
+`orders.services.order_checkout`)."""
 
 from orders.checkout.selectors import customer_order, customer_orders, pickup_options
-from orders.checkout.services import order_checkout, vat_of
 from orders.checkout.types import (
     DeliveryChoice,
     PaymentInfo,
@@ -20,7 +20,5 @@ __all__ = [
     "StoreSaleChoice",
     "customer_order",
     "customer_orders",
-    "order_checkout",
     "pickup_options",
-    "vat_of",
 ]

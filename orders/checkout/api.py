@@ -33,11 +33,15 @@ from orders.cart.selectors import open_cart_of
 from orders.checkout.exceptions import (
     IdempotencyKeyRequired,
 )
-from orders.checkout.idempotency import checkout_request_claim, checkout_request_complete
 from orders.checkout.selectors import customer_order, customer_orders, pickup_options
-from orders.checkout.services import order_checkout
 from orders.checkout.types import DeliveryChoice, PaymentInfo, PickupChoice, ShippingAddress
 from orders.models import Order, PaymentStatus
+from orders.services import (
+    checkout_request_claim,
+    checkout_request_complete,
+    order_cancel,
+    order_checkout,
+)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -333,8 +337,6 @@ class MyOrderCancelApi(_CustomerApi):
 
     @extend_schema(tags=["orders"], request=InputSerializer, responses=OrderOutput)
     def post(self, request: Request, number: str) -> Response:
-        from orders.fulfilment.services import order_cancel  # the lifecycles own cancelling
-
         order = _own_order(request, number)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -18,7 +18,7 @@ naming why; the checkout then rolls back and nothing is written.
 
 The discount is applied to the lines (`discount_lines`): each line's total is what is paid for
 it after the discount, its VAT is computed on that, so the order's subtotal, VAT total and the
-refund cap of every line (orders/returns.py) are what she actually paid.
+refund cap of every line (orders/services/returns.py) are what she actually paid.
 """
 
 from __future__ import annotations

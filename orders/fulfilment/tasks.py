@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from orders.fulfilment.services import pickups_expire_overdue, pickups_send_reminders
+from orders.services import pickups_expire_overdue, pickups_send_reminders
 
 
 @shared_task(name="orders.expire_overdue_pickups", acks_late=True)

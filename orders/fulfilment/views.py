@@ -26,8 +26,8 @@ from django.views.generic import TemplateView
 from inventory.models import Location
 from inventory.views import StoreScreenMixin
 from omni.exceptions import DomainError
-from orders import forms
-from orders.fulfilment import machine, selectors, services, shipments
+from orders import forms, services
+from orders.fulfilment import machine, selectors
 from orders.models import Fulfilment, FulfilmentKind, FulfilmentStatus, Order
 
 S = FulfilmentStatus
@@ -76,16 +76,14 @@ ACTIONS: dict[str, Action] = {
             "accept",
             gettext_lazy("Accept the parcel"),
             S.ACCEPTED,
-            lambda f, user, data: shipments.shipment_accept(fulfilment=f, performed_by=user),
+            lambda f, user, data: services.shipment_accept(fulfilment=f, performed_by=user),
             ship_from_store_only=True,
         ),
         Action(
             "reject",
             gettext_lazy("Reject the parcel"),
             S.REJECTED,
-            lambda f, user, data: shipments.shipment_reject(
-                fulfilment=f, performed_by=user, **data
-            ),
+            lambda f, user, data: services.shipment_reject(fulfilment=f, performed_by=user, **data),
             form=forms.ReasonForm,
             ship_from_store_only=True,
         ),
@@ -93,20 +91,20 @@ ACTIONS: dict[str, Action] = {
             "pick",
             gettext_lazy("Start picking"),
             S.PICKING,
-            lambda f, user, data: shipments.shipment_start_picking(fulfilment=f, performed_by=user),
+            lambda f, user, data: services.shipment_start_picking(fulfilment=f, performed_by=user),
         ),
         Action(
             "ship",
             gettext_lazy("Shipped"),
             S.SHIPPED,
-            lambda f, user, data: shipments.shipment_ship(fulfilment=f, performed_by=user, **data),
+            lambda f, user, data: services.shipment_ship(fulfilment=f, performed_by=user, **data),
             form=forms.ShipForm,
         ),
         Action(
             "deliver",
             gettext_lazy("Delivered"),
             S.DELIVERED,
-            lambda f, user, data: shipments.shipment_deliver(fulfilment=f, performed_by=user),
+            lambda f, user, data: services.shipment_deliver(fulfilment=f, performed_by=user),
         ),
         Action(
             "cancel",

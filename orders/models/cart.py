@@ -1,6 +1,6 @@
 """The unified cart (one per customer, shared by web, app and store) and its channel trail.
 
-Rows here are written only by `orders.cart.services`; every change appends a `CartEvent` in the
+Rows here are written only by `orders.services.cart`; every change appends a `CartEvent` in the
 same transaction, so the 360° view can tell "added on the app, seen in store".
 """
 

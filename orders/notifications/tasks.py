@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from orders.notifications.services import (
+from orders.services.notifications import (
     MAX_ATTEMPTS,
     NotificationRetry,
     notification_send,

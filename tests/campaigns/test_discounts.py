@@ -14,11 +14,11 @@ from campaigns.models import DiscountCode
 from customers.auth import customer_token
 from customers.models import Channel
 from inventory.models import StockLevel
-from orders.checkout import PaymentInfo, PickupChoice, StoreSaleChoice, order_checkout
+from orders.checkout import PaymentInfo, PickupChoice, StoreSaleChoice
 from orders.checkout.discounts import discount_quote
 from orders.checkout.exceptions import InvalidDiscountCode, OutOfStock
-from orders.fulfilment.services import order_cancel
 from orders.models import CartStatus, CheckoutRequest, Notification, Order, OrderLine, Payment
+from orders.services import order_cancel, order_checkout
 from tests.campaigns.discount_helpers import issued_code
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import (

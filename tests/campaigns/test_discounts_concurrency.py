@@ -10,9 +10,10 @@ import pytest
 from campaigns.models import DiscountCode
 from customers.models import Channel
 from inventory.models import StockLevel
-from orders.checkout import PaymentInfo, PickupChoice, StoreSaleChoice, order_checkout
+from orders.checkout import PaymentInfo, PickupChoice, StoreSaleChoice
 from orders.checkout.exceptions import InvalidDiscountCode
 from orders.models import CartStatus, Order
+from orders.services import order_checkout
 from tests.campaigns.discount_helpers import issued_code
 from tests.concurrency import race
 from tests.customers.factories import CustomerFactory

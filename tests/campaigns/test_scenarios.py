@@ -13,7 +13,7 @@ from django.utils import timezone
 from campaigns.models import DiscountCode, Enrolment, EnrolmentStatus
 from customers import services as customers
 from customers.models import Channel, ContactChannel
-from orders.cart import services as carts
+from orders import services as carts
 from orders.models import Cart
 from tests.campaigns.automation_helpers import deliveries, email, make_automation, sms, tick
 from tests.campaigns.factories import order_placed

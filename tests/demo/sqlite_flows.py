@@ -174,9 +174,8 @@ def the_demo_shows_a_sent_campaign_with_its_results_and_a_second_seed_adds_none(
 
 @flow
 def web_checkout_pickup_with_a_replayed_key_then_ready_and_collected():
-    from orders.fulfilment.services import pickup_collect, pickup_mark_ready
     from orders.models import Fulfilment, Notification, Order
-    from orders.notifications.services import notification_queue
+    from orders.services import notification_queue, pickup_collect, pickup_mark_ready
 
     paris = store()
     variant = variant_at(paris)
@@ -261,10 +260,9 @@ def staff_sale_at_the_till_with_loyalty_points():
     from customers.loyalty.rules import loyalty_points_value
     from customers.models import Channel
     from customers.models_loyalty import LoyaltyAccount
-    from orders.cart.services import cart_add_line, cart_for_customer
-    from orders.checkout.services import order_checkout
     from orders.checkout.types import PaymentInfo, StoreSaleChoice
     from orders.models import OrderStatus
+    from orders.services import cart_add_line, cart_for_customer, order_checkout
 
     paris = store()
     variant = variant_at(paris)
@@ -298,10 +296,8 @@ def staff_sale_at_the_till_with_loyalty_points():
 @flow
 def a_return_at_the_store_puts_the_units_back():
     from customers.models import Channel
-    from orders.cart.services import cart_add_line, cart_for_customer
-    from orders.checkout.services import order_checkout
     from orders.checkout.types import PaymentInfo, StoreSaleChoice
-    from orders.returns import return_create
+    from orders.services import cart_add_line, cart_for_customer, order_checkout, return_create
 
     paris = store()
     variant = variant_at(paris)
@@ -425,13 +421,13 @@ def a_campaign_is_launched_and_sent():
 
 @flow
 def a_delivery_is_picked_shipped_delivered_and_another_order_cancelled():
-    from orders.fulfilment.services import order_cancel
-    from orders.fulfilment.shipments import (
+    from orders.models import Fulfilment, Order, OrderStatus
+    from orders.services import (
+        order_cancel,
         shipment_deliver,
         shipment_ship,
         shipment_start_picking,
     )
-    from orders.models import Fulfilment, Order, OrderStatus
 
     customer = new_customer("shipped")
     variant = variant_at(warehouse(), 5)
@@ -456,7 +452,7 @@ def a_delivery_is_picked_shipped_delivered_and_another_order_cancelled():
 @flow
 def stock_count_and_the_sweeps():
     from inventory import services as stock
-    from orders.fulfilment.services import pickups_expire_overdue, pickups_send_reminders
+    from orders.services import pickups_expire_overdue, pickups_send_reminders
 
     paris = store()
     variant = variant_at(paris, 4)
@@ -486,10 +482,9 @@ def a_campaign_touch_and_its_code_are_credited_with_the_order():
     from campaigns.attribution import order_attribute, orders_attribute_new
     from campaigns.models import Attribution, DiscountCode, Message
     from customers.models import Channel
-    from orders.cart.services import cart_add_line, cart_for_customer
-    from orders.checkout.services import order_checkout
     from orders.checkout.types import PaymentInfo, StoreSaleChoice
     from orders.models import Order
+    from orders.services import cart_add_line, cart_for_customer, order_checkout
 
     # The flow campaign's codes (10 % off these prices is whole cents), not the demo's.
     code = (
@@ -551,7 +546,7 @@ def automations_enrol_and_send():
     from campaigns.services import messages_send_batch
     from customers.models import Channel
     from customers.services.consents import ConsentSource, consent_grant
-    from orders.cart.services import cart_add_line, cart_for_customer
+    from orders.services import cart_add_line, cart_for_customer
 
     # A cart left with a line in it: the abandoned-cart trigger's key counts its seconds.
     customer = new_customer("cart")

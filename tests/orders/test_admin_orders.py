@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from inventory.models import StockLevel
-from orders.fulfilment.services import pickup_collect, pickup_mark_ready
 from orders.models import FulfilmentStatus, OrderStatus
+from orders.services import pickup_collect, pickup_mark_ready
 from tests.inventory.factories import StoreFactory, VariantFactory
 from tests.orders.order_factories import place_order, stock_up
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from customers.models import Channel
-from orders.cart import services
+from orders import services
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import VariantFactory
 from tests.orders.factories import CartFactory

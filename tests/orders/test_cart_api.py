@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from customers.auth import customer_token
 from customers.models import Channel
-from orders.cart import services
+from orders import services
 from orders.models import Cart, CartAction, CartEvent, CartLine, CartStatus
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import StockLevelFactory, StoreFactory, VariantFactory

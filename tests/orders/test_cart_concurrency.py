@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from customers.models import Channel
-from orders.cart import services
+from orders import services
 from orders.models import Cart, CartEvent, CartLine
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import VariantFactory

@@ -9,9 +9,9 @@ from customers.models import Channel, ContactChannel
 from customers.services import ConsentSource, consent_grant
 from omni import roles
 from orders import tasks
-from orders.cart.links import cart_from_link, cart_link_url, cart_send_link
 from orders.exceptions import CartNotFound, NoReachableChannel
 from orders.models import CartAction, CartEvent, CartStatus
+from orders.services import cart_from_link, cart_link_url, cart_send_link
 from tests.customers.factories import CustomerFactory
 from tests.orders.factories import AnonymousCartFactory, CartFactory, CartLineFactory
 

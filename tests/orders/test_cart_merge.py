@@ -6,11 +6,11 @@ import pytest
 
 from customers.models import Channel
 from customers.services import customer_merge
-from orders.cart import services
-from orders.cart.merge import cart_merge, cart_merge_customers
+from orders import services
 from orders.cart.selectors import cart_trail
 from orders.exceptions import CartCheckoutInProgress, CartMergeRefused
 from orders.models import Cart, CartAction, CartEvent, CartLine, CartStatus
+from orders.services import cart_merge, cart_merge_customers
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import VariantFactory
 from tests.orders.factories import AnonymousCartFactory, CartFactory, CartLineFactory

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from customers.models import Channel
 from omni import roles
-from orders.cart import services
+from orders import services
 from orders.exceptions import (
     CartLineNotFound,
     CartNotEditable,

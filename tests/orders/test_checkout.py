@@ -21,7 +21,6 @@ from orders.checkout import (
     PickupChoice,
     ShippingAddress,
     StoreSaleChoice,
-    order_checkout,
     pickup_options,
 )
 from orders.checkout.exceptions import AddressRequired, EmptyCart, OutOfStock, PaymentMismatch
@@ -38,6 +37,7 @@ from orders.models import (
     OrderStatus,
     Payment,
 )
+from orders.services import order_checkout
 from tests.inventory.factories import (
     ProductFactory,
     StockLevelFactory,

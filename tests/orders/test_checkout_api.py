@@ -23,8 +23,9 @@ from rest_framework.test import APIClient
 from customers.auth import customer_token
 from customers.models import Channel
 from inventory.models import StockLevel
-from orders.checkout import StoreSaleChoice, order_checkout
+from orders.checkout import StoreSaleChoice
 from orders.models import CartStatus, CheckoutRequest, Order, OrderStatus
+from orders.services import order_checkout
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import (
     StockLevelFactory,
@@ -344,9 +345,8 @@ def test_50_replays_of_one_key_make_one_order(live_server):
 def test_scenario_1_from_her_cart_to_the_ready_for_pickup_message(settings, tmp_path, make_staff):
     # She checks out her app cart with click-and-collect at the store that has the items, the
     # store prepares it, and she is told it is ready, with her code and the store's address.
-    from orders.fulfilment.services import pickup_mark_ready
     from orders.models import Fulfilment, Notification, NotificationKind
-    from orders.notifications import notification_send
+    from orders.services import notification_send, pickup_mark_ready
 
     outbox = tmp_path / "outbox.jsonl"
     settings.OMNI_MESSAGING_BACKENDS = dict.fromkeys(

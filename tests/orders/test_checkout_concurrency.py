@@ -21,11 +21,11 @@ from orders.checkout import (
     PaymentInfo,
     PickupChoice,
     ShippingAddress,
-    order_checkout,
 )
 from orders.checkout.exceptions import EmptyCart, OutOfStock
 from orders.exceptions import CartNotEditable
 from orders.models import Fulfilment, Order
+from orders.services import order_checkout
 from tests.concurrency import race
 from tests.inventory.factories import (
     StockLevelFactory,

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from customers.models import Channel
-from orders.checkout import PaymentInfo, StoreSaleChoice, order_checkout
+from orders.checkout import PaymentInfo, StoreSaleChoice
 from orders.checkout.discounts import (
     Discount,
     discount_amounts,
@@ -21,7 +21,7 @@ from orders.checkout.discounts import (
 from orders.checkout.exceptions import InvalidDiscountCode
 from orders.fulfilment.exceptions import RefundTooHigh
 from orders.models import Order, OrderLine, Return
-from orders.returns import return_create, returnable_lines
+from orders.services import order_checkout, return_create, returnable_lines
 from tests.inventory.factories import (
     ProductFactory,
     StockLevelFactory,

@@ -16,13 +16,6 @@ from orders.fulfilment.exceptions import (
     PickupProofRequired,
     WrongPickupCode,
 )
-from orders.fulfilment.services import (
-    fulfilment_transition,
-    order_cancel,
-    pickup_collect,
-    pickup_mark_ready,
-    pickup_transfer_arrived,
-)
 from orders.fulfilment.tasks import expire_overdue_pickups, send_pickup_reminders
 from orders.models import (
     Fulfilment,
@@ -32,6 +25,13 @@ from orders.models import (
     Notification,
     NotificationKind,
     OrderStatus,
+)
+from orders.services import (
+    fulfilment_transition,
+    order_cancel,
+    pickup_collect,
+    pickup_mark_ready,
+    pickup_transfer_arrived,
 )
 from tests.inventory.factories import StoreFactory, VariantFactory, WarehouseFactory
 from tests.orders.order_factories import FulfilmentFactory, place_order, stock_up

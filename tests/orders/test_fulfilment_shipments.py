@@ -12,13 +12,6 @@ from orders.fulfilment.exceptions import (
     ReasonRequired,
     ShippingDetailsRequired,
 )
-from orders.fulfilment.shipments import (
-    shipment_accept,
-    shipment_deliver,
-    shipment_reject,
-    shipment_ship,
-    shipment_start_picking,
-)
 from orders.models import (
     FulfilmentKind,
     FulfilmentStatus,
@@ -26,6 +19,13 @@ from orders.models import (
     Notification,
     NotificationKind,
     OrderStatus,
+)
+from orders.services import (
+    shipment_accept,
+    shipment_deliver,
+    shipment_reject,
+    shipment_ship,
+    shipment_start_picking,
 )
 from tests.inventory.factories import StoreFactory, VariantFactory, WarehouseFactory
 from tests.orders.order_factories import place_order, stock_up

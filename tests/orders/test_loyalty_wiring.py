@@ -27,18 +27,18 @@ from orders.checkout import (
     PickupChoice,
     ShippingAddress,
     StoreSaleChoice,
-    order_checkout,
 )
 from orders.checkout.exceptions import PaymentMismatch, PointsExceedTotal, PointsNeedCustomer
 from orders.fulfilment.exceptions import RefundTooHigh
-from orders.fulfilment.services import (
+from orders.models import CartStatus, Order, OrderStatus, Payment, Return
+from orders.services import (
     fulfilment_cancel,
     order_cancel,
+    order_checkout,
     pickup_mark_ready,
     pickups_expire_overdue,
+    return_create,
 )
-from orders.models import CartStatus, Order, OrderStatus, Payment, Return
-from orders.returns import return_create
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import (
     StockLevelFactory,

@@ -16,13 +16,13 @@ from customers import services as customer_services
 from customers.models import Channel, ContactChannel
 from omni.messaging import DeliveryResult, DeliveryStatus
 from orders.models import Notification, NotificationKind, NotificationStatus
-from orders.notifications import (
+from orders.notifications.tasks import send_notification
+from orders.services import (
     NotificationRetry,
     notification_queue,
     notification_send,
     notification_sweep,
 )
-from orders.notifications.tasks import send_notification
 from tests.customers.factories import CustomerFactory, DeviceFactory
 from tests.orders.order_factories import FulfilmentFactory, OrderFactory
 
@@ -169,7 +169,7 @@ def test_transient_failure_goes_back_to_pending_then_fails_for_good():
     notification = notification_queue(order=order, kind=NotificationKind.ORDER_CONFIRMED)
     retry = DeliveryResult(DeliveryStatus.RETRY, error="provider down")
 
-    with mock.patch("orders.notifications.services.send_message", return_value=retry):
+    with mock.patch("orders.services.notifications.send_message", return_value=retry):
         with pytest.raises(NotificationRetry):
             notification_send(notification_id=notification.pk)
         notification.refresh_from_db()

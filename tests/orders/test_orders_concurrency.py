@@ -15,12 +15,6 @@ from django.utils import timezone
 from inventory.models import MovementKind, StockLevel, StockMovement
 from omni import roles
 from orders.fulfilment.exceptions import InvalidTransition
-from orders.fulfilment.services import (
-    order_cancel,
-    pickup_collect,
-    pickup_mark_ready,
-    pickups_expire_overdue,
-)
 from orders.models import (
     FulfilmentKind,
     FulfilmentStatus,
@@ -29,7 +23,13 @@ from orders.models import (
     NotificationKind,
     Return,
 )
-from orders.returns import return_create
+from orders.services import (
+    order_cancel,
+    pickup_collect,
+    pickup_mark_ready,
+    pickups_expire_overdue,
+    return_create,
+)
 from tests.concurrency import race
 from tests.inventory.factories import StoreFactory, VariantFactory
 from tests.orders.order_factories import place_order, stock_up

@@ -9,9 +9,8 @@ import pytest
 from inventory.models import MovementKind, StockLevel, StockMovement
 from omni import roles
 from orders.fulfilment.exceptions import InvalidReturn, ReasonRequired, RefundTooHigh, ReturnTooMany
-from orders.fulfilment.services import pickup_collect, pickup_mark_ready
 from orders.models import FulfilmentKind, Notification, NotificationKind, Return, ReturnLine
-from orders.returns import return_create, returnable_lines
+from orders.services import pickup_collect, pickup_mark_ready, return_create, returnable_lines
 from tests.inventory.factories import StoreFactory, VariantFactory
 from tests.orders.order_factories import place_order, stock_up
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from inventory.models import StockLevel
 from omni import roles
-from orders.fulfilment.services import pickup_collect, pickup_mark_ready
 from orders.models import (
     Cart,
     Fulfilment,
@@ -23,6 +22,7 @@ from orders.models import (
     Payment,
     Return,
 )
+from orders.services import pickup_collect, pickup_mark_ready
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import StoreFactory, VariantFactory
 from tests.orders.order_factories import place_order, stock_up

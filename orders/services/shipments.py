@@ -24,7 +24,6 @@ from inventory.exceptions import InsufficientStock
 from inventory.selectors import locations
 from omni.actors import acting_user
 from orders.fulfilment.exceptions import NotShipFromStore, ReasonRequired
-from orders.fulfilment.services import fulfilment_transition, order_refresh_status
 from orders.models import (
     Fulfilment,
     FulfilmentKind,
@@ -34,6 +33,7 @@ from orders.models import (
     Order,
     OrderStatus,
 )
+from orders.services.fulfilment import fulfilment_transition, order_refresh_status
 
 S = FulfilmentStatus
 

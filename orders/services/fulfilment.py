@@ -51,7 +51,7 @@ from orders.models import (
     Order,
     OrderStatus,
 )
-from orders.notifications import notification_queue
+from orders.services.notifications import notification_queue
 
 S = FulfilmentStatus
 

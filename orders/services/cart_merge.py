@@ -1,5 +1,5 @@
 """Merging carts: an anonymous cart into the customer's at login, and the carts of two customer
-profiles being merged. The policy is written once, in `orders.cart.services` (module docstring),
+profiles being merged. The policy is written once, in `orders.services.cart` (module docstring),
 and applied here by `_merge_locked`.
 """
 
@@ -9,9 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from customers.models import Channel, Customer
-from orders.cart.services import MergedLine, MergeReport, _record, _touch
 from orders.exceptions import CartCheckoutInProgress, CartMergeRefused, CartNotEditable
 from orders.models import OPEN_STATUSES, Cart, CartAction, CartLine, CartStatus
+from orders.services.cart import MergedLine, MergeReport, _record, _touch
 
 
 def cart_merge(
@@ -24,7 +24,7 @@ def cart_merge(
     """Merge `source` (an anonymous cart, or one of the same customer) into `target`.
 
     Quantities are added, one line per variant, nothing is lost, each merged line keeps where it
-    was first added (see the policy in orders.cart.services).
+    was first added (see the policy in orders.services.cart).
 
     Raises:
         CartCheckoutInProgress: the target's checkout has started.

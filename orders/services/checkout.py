@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -41,7 +40,6 @@ from inventory.selectors import locations, pickup_ready_at
 from inventory.services import StockLine
 from omni.actors import acting_user
 from omni.db import insert_together, model_from_row
-from orders.cart.services import cart_convert_open_of, cart_mark_converted
 from orders.checkout.discounts import Discount, discount_lines, discount_redeem, discount_reserve
 from orders.checkout.exceptions import (
     AddressRequired,
@@ -74,7 +72,9 @@ from orders.models import (
     Payment,
     PaymentStatus,
 )
-from orders.notifications.services import notification_new, notification_queued
+from orders.services.cart import cart_convert_open_of, cart_mark_converted
+from orders.services.fulfilment import pickup_days
+from orders.services.notifications import notification_new, notification_queued
 
 CENT = Decimal("0.01")
 NUMBER_PREFIX = "OM-"
@@ -96,11 +96,6 @@ class _Plan:
     @property
     def stock_location(self) -> Location:
         return self.source or self.location
-
-
-def pickup_days() -> int:
-    """Days a pickup waits at the store once ready (settings.OMNI_PICKUP_DAYS, default 7)."""
-    return int(getattr(settings, "OMNI_PICKUP_DAYS", 7))
 
 
 def vat_of(amount: Decimal, rate: Decimal) -> Decimal:

@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 from customers.selectors import MessagePurpose, reachable_channels
 from omni.messaging import DeliveryResult, DeliveryStatus, send_message
-from orders.cart.services import _lock_editable, _record
 from orders.exceptions import CartNotFound, NoReachableChannel
 from orders.models import Cart, CartAction, CartEvent, CartStatus
+from orders.services.cart import _lock_editable, _record
 
 CART_LINK_SALT = "orders.cart-link"
 # The web shop page that reopens a cart from a signed link (it calls `cart_from_link`).

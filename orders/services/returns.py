@@ -34,7 +34,7 @@ from omni.actors import acting_user
 from orders.fulfilment.exceptions import InvalidReturn, ReasonRequired, RefundTooHigh, ReturnTooMany
 from orders.fulfilment.machine import HANDED_OVER
 from orders.models import FulfilmentLine, NotificationKind, Order, OrderLine, Return, ReturnLine
-from orders.notifications import notification_queue
+from orders.services.notifications import notification_queue
 
 CENT = Decimal("0.01")
 
