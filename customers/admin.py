@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers import contacts, loyalty, selectors, services
+from customers import loyalty, selectors, services
 from customers.forms import EraseForm, LoyaltyAdjustForm, MergeForm
 from customers.models import (
     ConsentEvent,
@@ -283,7 +283,7 @@ class LoyaltyAccountAdmin(ServiceAgentViewMixin, ReadOnlyMixin, admin.ModelAdmin
         form = LoyaltyAdjustForm(request.POST or None)
         if form.is_valid():
             try:
-                loyalty.loyalty_adjust(
+                services.loyalty_adjust(
                     customer=account.customer,
                     points=form.cleaned_data["points"],
                     reason=form.cleaned_data["reason"],
@@ -331,7 +331,7 @@ class ConversationAdmin(ServiceAgentViewMixin, ReadOnlyMixin, admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Close the conversations"), permissions=["close"])
     def close_action(self, request: HttpRequest, queryset: QuerySet) -> None:
         for conversation in queryset.order_by("pk"):
-            contacts.conversation_close(conversation=conversation, performed_by=request.user)
+            services.conversation_close(conversation=conversation, performed_by=request.user)
         self.message_user(request, _("Conversations closed."), messages.SUCCESS)
 
 

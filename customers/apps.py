@@ -8,13 +8,16 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         # The consent state table is one row per customer and channel: merged by rule, not moved.
-        from customers.contacts import erase_contact_notes
         from customers.erasure import register_erase_hook
-        from customers.loyalty import merge_loyalty_accounts
         from customers.merge import register_merge_hook
-        from customers.satisfaction import erase_survey_comments
-        from customers.services.devices import erase_devices, on_push_tokens_rejected
-        from customers.services.merging import merge_consent_states
+        from customers.services import (
+            erase_contact_notes,
+            erase_devices,
+            erase_survey_comments,
+            merge_consent_states,
+            merge_loyalty_accounts,
+            on_push_tokens_rejected,
+        )
         from omni.messaging import push_tokens_rejected
 
         register_merge_hook(merge_consent_states)

@@ -1,9 +1,9 @@
 """What points at a customer, found generically, and the hooks other apps register for merges.
 
 Other apps (carts, orders, contacts, loyalty...) add foreign keys to Customer without this app
-importing them. `customer_merge` moves every such row from the loser to the winner; an app whose
-rows need more than a foreign key update (one active cart per customer: the two carts must be
-combined, not both kept) registers a hook in its AppConfig.ready:
+importing them. `customer_merge` (customers/services/merging.py) moves every such row from the
+loser to the winner; an app whose rows need more than a foreign key update (one active cart per
+customer: the two carts must be combined, not both kept) registers a hook in its AppConfig.ready:
 
     from customers.merge import register_merge_hook
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from django.apps import apps
-from django.db import IntegrityError, models, transaction
+from django.db import models
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -88,35 +88,3 @@ def customer_foreign_keys() -> list[models.ForeignKey]:
             if is_customer_key and relation_label(field) not in STAYS:
                 found.append(field)
     return found
-
-
-def _move(field: models.ForeignKey, *, winner: Customer, loser: Customer) -> tuple[int, int]:
-    """Point `field` at the winner wherever it points at the loser; return (moved, left)."""
-    manager = field.model._base_manager
-    rows = manager.filter(**{field.attname: loser.pk})
-    try:
-        with transaction.atomic():
-            return rows.update(**{field.attname: winner.pk}), 0
-    except IntegrityError:
-        pass
-    moved = left = 0
-    for pk in list(rows.values_list("pk", flat=True)):
-        try:
-            with transaction.atomic():
-                moved += manager.filter(pk=pk).update(**{field.attname: winner.pk})
-        except IntegrityError:
-            left += 1  # a unique constraint holds it on the loser: kept there, see above
-    return moved, left
-
-
-def move_related_rows(*, winner: Customer, loser: Customer) -> tuple[dict, dict]:
-    """Move every row pointing at the loser onto the winner; return counts moved and left."""
-    moved: dict[str, int] = {}
-    left: dict[str, int] = {}
-    for field in customer_foreign_keys():
-        count, kept = _move(field, winner=winner, loser=loser)
-        if count:
-            moved[relation_label(field)] = count
-        if kept:
-            left[relation_label(field)] = kept
-    return moved, left

@@ -1,6 +1,6 @@
 """Who read which customer's 360° view, when and from which screen: the access log (GDPR).
 
-Written only by `customers.customer360.access.customer_access_record`, in the request that reads
+Written only by `customers.services.customer_access_record`, in the request that reads
 the view; read-only in the admin, for administrators.
 """
 

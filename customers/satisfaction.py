@@ -3,7 +3,8 @@
 The campaigns automation sends `survey_link(...)` after a collection or a delivery. The link
 names the customer, the order (by number), the store and the channel; it is signed (salt below),
 expires after settings.OMNI_SURVEY_LINK_MAX_AGE seconds, and can be answered once: one answer per
-order (a unique constraint).
+order (a unique constraint). Recording the answer is a service
+(`customers/services/satisfaction.py`); this module only signs, reads and counts.
 """
 
 from __future__ import annotations
@@ -13,30 +14,19 @@ from decimal import Decimal
 from typing import Literal, NamedTuple
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.db.models import Count, DateField, F, Q
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
 from customers.models import Channel, Customer
 from customers.models_service import SurveyAnswer
 from inventory.models import Location
-from omni.exceptions import DomainError
 
 SURVEY_SALT = "omni.customers.survey"
 DEFAULT_SURVEY_MAX_AGE = 30 * 86_400
 SATISFIED_FROM = 4  # CSAT counts the answers of 4 and 5 out of 5
 PERCENT = Decimal("0.1")
-
-
-class SurveyAlreadyAnswered(DomainError):
-    code = "survey_already_answered"
-    status_code = 409
-    default_detail = _("This survey was already answered. Thank you!")
 
 
 class SurveyLink(NamedTuple):
@@ -90,52 +80,6 @@ def read_survey_token(token: str) -> SurveyLink:
 
 def survey_answered(*, link: SurveyLink) -> bool:
     return SurveyAnswer.objects.filter(order_number=link.order_number).exists()
-
-
-def _current_profile(customer_id: int) -> Customer | None:
-    """The live profile the link's customer became (merged profiles point at the winner)."""
-    customer = Customer.objects.filter(pk=customer_id).first()
-    while customer is not None and customer.merged_into_id is not None:
-        customer = customer.merged_into
-    return customer if customer is not None and customer.is_live else None
-
-
-def survey_answer_record(
-    *,
-    link: SurveyLink,
-    score: int,
-    comment: str = "",
-    performed_by: AbstractBaseUser | None = None,
-) -> SurveyAnswer:
-    """Record the answer to one survey link.
-
-    Raises:
-        SurveyAlreadyAnswered: the order's survey was answered before; nothing is written.
-        ValidationError: a score outside 1 to 5, or the customer no longer exists (erased).
-    """
-    if not 1 <= score <= 5:
-        raise ValidationError({"score": _("Choose a score from 1 to 5.")})
-    customer = _current_profile(link.customer_id)
-    if customer is None:
-        raise ValidationError(_("This survey is no longer available."))
-    store = Location.objects.filter(pk=link.store_id).first() if link.store_id else None
-    try:
-        with transaction.atomic():
-            return SurveyAnswer.objects.create(
-                customer=customer,
-                order_number=link.order_number,
-                store=store,
-                channel=link.channel,
-                score=score,
-                comment=comment.strip(),
-            )
-    except IntegrityError as exc:  # the unique constraint: answered meanwhile, or before
-        raise SurveyAlreadyAnswered() from exc
-
-
-def erase_survey_comments(*, customer: Customer, performed_by: AbstractBaseUser | None) -> None:
-    """Blank the free-text comments of an erased customer; scores stay for CSAT."""
-    SurveyAnswer.objects.filter(customer=customer).update(comment="")
 
 
 class CsatRow(NamedTuple):

@@ -1,14 +1,23 @@
-"""Reads over customers: search, and who may be reached on which channel."""
+"""Reads over customers: search, who may be reached on which channel, service contacts."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, TextChoices
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import ConsentState, ContactChannel, Customer, Device, DoNotContactReason
+from customers.models_service import (
+    Contact,
+    ContactReason,
+    Conversation,
+    ConversationStatus,
+    ServiceChannel,
+)
 from customers.phone import phone_or_none
 from customers.services.privacy import is_erased_identity
 
@@ -149,3 +158,51 @@ def marketing_reachable(queryset: QuerySet[Customer], *, channel: str) -> QueryS
     elif channel == ContactChannel.PUSH:
         reachable = reachable.filter(has_active_device())
     return reachable
+
+
+# --- service contacts -------------------------------------------------------------------------
+
+
+class ContactReportRow(NamedTuple):
+    reason: str
+    channel: str
+    count: int
+    open_count: int  # contacts whose conversation is still open
+
+    @property
+    def reason_label(self) -> str:
+        return ContactReason(self.reason).label
+
+    @property
+    def channel_label(self) -> str:
+        return ServiceChannel(self.channel).label
+
+
+def contacts_report(*, since: datetime, until: datetime) -> list[ContactReportRow]:
+    """Contacts between `since` (included) and `until` (excluded) by reason and channel, most
+    frequent first: one aggregate query."""
+    rows = (
+        Contact.objects.filter(at__gte=since, at__lt=until)
+        .values("reason", "channel")
+        .annotate(
+            count=Count("pk"),
+            open_count=Count("pk", filter=Q(conversation__status=ConversationStatus.OPEN)),
+        )
+        .order_by("-count", "reason", "channel")
+    )
+    return [
+        ContactReportRow(row["reason"], row["channel"], row["count"], row["open_count"])
+        for row in rows
+    ]
+
+
+def customer_contacts(*, customer: Customer) -> QuerySet[Contact]:
+    """A customer's contacts, newest first, with their conversation, agent and store."""
+    return Contact.objects.filter(customer=customer).select_related(
+        "conversation", "agent", "store"
+    )
+
+
+def open_conversations(*, customer: Customer) -> QuerySet[Conversation]:
+    """The conversations of a customer a new contact may continue."""
+    return Conversation.objects.filter(customer=customer, status=ConversationStatus.OPEN)

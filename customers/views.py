@@ -17,7 +17,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import DetailView, FormView, TemplateView
 
-from customers import contacts, loyalty, satisfaction, selectors, services
+from customers import loyalty, satisfaction, selectors, services
 from customers.forms import ContactLogForm, ContactReportForm, CustomerSearchForm, SurveyForm
 from customers.links import read_unsubscribe_token
 from customers.models import (
@@ -84,7 +84,7 @@ class CustomerDetailView(CustomerScreenMixin, DetailView):
             customer=customer, purpose=selectors.MessagePurpose.MARKETING
         )
         context["loyalty"] = loyalty.loyalty_summary(customer=customer)
-        context["contacts"] = list(contacts.customer_contacts(customer=customer)[:CONTACTS_SHOWN])
+        context["contacts"] = list(selectors.customer_contacts(customer=customer)[:CONTACTS_SHOWN])
         return context
 
 
@@ -152,7 +152,7 @@ class ContactLogView(ServiceScreenMixin, FormView):
         return get_object_or_404(Customer.objects.live(), pk=self.kwargs["pk"])
 
     def get_form_kwargs(self):
-        conversations = contacts.open_conversations(customer=self.customer)
+        conversations = selectors.open_conversations(customer=self.customer)
         return {**super().get_form_kwargs(), "conversations": conversations}
 
     def get_context_data(self, **kwargs):
@@ -160,7 +160,7 @@ class ContactLogView(ServiceScreenMixin, FormView):
 
     def form_valid(self, form: ContactLogForm) -> HttpResponse:
         try:
-            contacts.contact_log(
+            services.contact_log(
                 customer=self.customer, agent=self.request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -187,7 +187,7 @@ class ContactReportView(ServiceScreenMixin, TemplateView):
         rows = []
         if form.is_valid():
             since, until = form.cleaned_data["since"], form.cleaned_data["until"]
-            rows = contacts.contacts_report(
+            rows = selectors.contacts_report(
                 since=_start_of(since), until=_start_of(until + timedelta(days=1))
             )
         context.update(form=form, rows=rows, total=sum(row.count for row in rows))
@@ -235,8 +235,8 @@ class SurveyView(View):
         if not form.is_valid():
             return render(request, self.template_name, {"form": form, "link": link}, status=400)
         try:
-            satisfaction.survey_answer_record(link=link, **form.cleaned_data)
-        except satisfaction.SurveyAlreadyAnswered:
+            services.survey_answer_record(link=link, **form.cleaned_data)
+        except services.SurveyAlreadyAnswered:
             return self._answered(request)
         except ValidationError as exc:
             context = {"error": " ".join(exc.messages)}

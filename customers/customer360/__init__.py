@@ -5,7 +5,6 @@ registered on import of this package.
 """
 
 from customers.customer360 import sections as _sections  # noqa: F401  (registers them)
-from customers.customer360.access import customer_access_record
 from customers.customer360.registry import (
     Fact,
     Link,
@@ -41,7 +40,6 @@ __all__ = [
     "TimelineQuery",
     "TimelineSource",
     "Viewer",
-    "customer_access_record",
     "customer_panels",
     "customer_timeline",
     "register_section",

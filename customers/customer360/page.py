@@ -12,7 +12,6 @@ from django.http import HttpRequest
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from customers.customer360.access import customer_access_record
 from customers.customer360.registry import Viewer
 from customers.customer360.selectors import (
     customer_panels,
@@ -20,6 +19,7 @@ from customers.customer360.selectors import (
     timeline_choices,
 )
 from customers.models import Customer
+from customers.services import customer_access_record
 
 
 class TimelineFilterForm(forms.Form):

@@ -10,7 +10,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from customers import loyalty
-from customers.contacts import customer_contacts
 from customers.customer360.registry import (
     Fact,
     Link,
@@ -41,6 +40,7 @@ from customers.models import (
     SurveyAnswer,
 )
 from customers.models_devices import Device
+from customers.selectors import customer_contacts
 from omni import roles
 
 CONTACTS_SHOWN = 10

@@ -1,6 +1,7 @@
 """Loyalty points earned and spent on every channel under one rule set (settings OMNI_LOYALTY_*).
 
-The contract for the orders app (customers never imports orders, the calls go the other way):
+The contract for the orders app (customers never imports orders, the calls go the other way);
+the changes are services, `from customers import services` (customers/services/loyalty.py):
 
 - a purchase, at checkout on the web or the app, or a sale at a till:
   `loyalty_earn(customer=, amount=<paid, euros>, reference=<order number>, channel=<Channel>)`,
@@ -12,7 +13,7 @@ The contract for the orders app (customers never imports orders, the calls go th
 - a cancelled order that had spent points: `loyalty_spend_reverse(customer=, reference=)`;
 - a return of goods partly paid with points: `loyalty_spend_return(...)` gives that share back.
 
-Balance and tier: `loyalty_summary(customer=)`.
+Balance and tier, read from this package: `loyalty_summary(customer=)`.
 """
 
 from customers.loyalty.exceptions import InsufficientPoints, LoyaltyReferenceUsed
@@ -23,30 +24,14 @@ from customers.loyalty.selectors import (
     loyalty_movements,
     loyalty_summary,
 )
-from customers.loyalty.services import (
-    loyalty_adjust,
-    loyalty_earn,
-    loyalty_reverse,
-    loyalty_spend,
-    loyalty_spend_return,
-    loyalty_spend_reverse,
-    merge_loyalty_accounts,
-)
 
 __all__ = [
     "RECENT_MOVEMENTS",
     "InsufficientPoints",
     "LoyaltyReferenceUsed",
     "LoyaltySummary",
-    "loyalty_adjust",
-    "loyalty_earn",
     "loyalty_movements",
     "loyalty_points_value",
-    "loyalty_reverse",
     "loyalty_rules",
-    "loyalty_spend",
-    "loyalty_spend_return",
-    "loyalty_spend_reverse",
     "loyalty_summary",
-    "merge_loyalty_accounts",
 ]

@@ -7,11 +7,11 @@ import json
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from customers.exceptions import MergeRefused
-from customers.merge import merge_hooks, move_related_rows
+from customers.merge import customer_foreign_keys, merge_hooks, relation_label
 from customers.models import ConsentState, Customer, CustomerMerge
 
 KEYS = ("email", "phone", "card_number")
@@ -54,7 +54,7 @@ def customer_merge(
         before = snapshot(loser)
         for hook in merge_hooks():
             hook(winner=winner, loser=loser, performed_by=performed_by)
-        moved, left = move_related_rows(winner=winner, loser=loser)
+        moved, left = _move_related_rows(winner=winner, loser=loser)
         taken = {name: getattr(loser, name) for name in FILLED if not getattr(winner, name)}
         for name in KEYS:
             setattr(loser, name, None)
@@ -94,3 +94,35 @@ def merge_consent_states(
                 setattr(mine, name, getattr(state, name))
             mine.save()
         state.delete()
+
+
+def _move(field: models.ForeignKey, *, winner: Customer, loser: Customer) -> tuple[int, int]:
+    """Point `field` at the winner wherever it points at the loser; return (moved, left)."""
+    manager = field.model._base_manager
+    rows = manager.filter(**{field.attname: loser.pk})
+    try:
+        with transaction.atomic():
+            return rows.update(**{field.attname: winner.pk}), 0
+    except IntegrityError:
+        pass
+    moved = left = 0
+    for pk in list(rows.values_list("pk", flat=True)):
+        try:
+            with transaction.atomic():
+                moved += manager.filter(pk=pk).update(**{field.attname: winner.pk})
+        except IntegrityError:
+            left += 1  # a unique constraint holds it on the loser: kept there, see above
+    return moved, left
+
+
+def _move_related_rows(*, winner: Customer, loser: Customer) -> tuple[dict, dict]:
+    """Move every row pointing at the loser onto the winner; return counts moved and left."""
+    moved: dict[str, int] = {}
+    left: dict[str, int] = {}
+    for field in customer_foreign_keys():
+        count, kept = _move(field, winner=winner, loser=loser)
+        if count:
+            moved[relation_label(field)] = count
+        if kept:
+            left[relation_label(field)] = kept
+    return moved, left

@@ -29,8 +29,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.loyalty import loyalty_earn, loyalty_points_value, loyalty_spend
+from customers.loyalty import loyalty_points_value
 from customers.models import Customer
+from customers.services import loyalty_earn, loyalty_spend
 from inventory import services as stock
 from inventory.allocation import get_strategy
 from inventory.availability import free_sql, units_available

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.loyalty import loyalty_reverse, loyalty_spend_reverse
+from customers.services import loyalty_reverse, loyalty_spend_reverse
 from inventory import services as stock
 from omni.actors import acting_user
 from orders.checkout.discounts import discount_release

@@ -25,9 +25,9 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from customers.loyalty import loyalty_reverse, loyalty_spend_return
 from customers.models import Channel
 from customers.phone import phone_or_none
+from customers.services import loyalty_reverse, loyalty_spend_return
 from inventory import services as stock
 from inventory.models import Location
 from omni.actors import acting_user

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import contacts, services
+from customers import selectors, services
 from customers.exceptions import CustomerNotLive
 from customers.models import (
     Contact,
@@ -34,7 +34,7 @@ def log(customer, channel=ServiceChannel.CHAT, reason=ContactReason.DELIVERY, **
         "agent": None,
         **extra,
     }
-    return contacts.contact_log(**arguments)
+    return services.contact_log(**arguments)
 
 
 def test_a_chat_continued_by_phone_is_one_conversation(django_user_model):
@@ -97,7 +97,7 @@ def test_a_conversation_of_another_customer_is_refused():
     lea, ines = CustomerFactory(), CustomerFactory()
     first = log(lea)
 
-    with pytest.raises(contacts.ConversationMismatch):
+    with pytest.raises(services.ConversationMismatch):
         log(ines, ServiceChannel.PHONE, conversation=first.conversation)
 
     assert Contact.objects.count() == 1
@@ -110,10 +110,10 @@ def test_a_closed_conversation_takes_no_more_contacts_and_closing_twice_changes_
     agent = django_user_model.objects.create_user("agent")
     first = log(CustomerFactory())
 
-    closed = contacts.conversation_close(conversation=first.conversation, performed_by=agent)
+    closed = services.conversation_close(conversation=first.conversation, performed_by=agent)
     closed_at = closed.closed_at
-    again = contacts.conversation_close(conversation=first.conversation, performed_by=None)
-    with pytest.raises(contacts.ConversationClosed):
+    again = services.conversation_close(conversation=first.conversation, performed_by=None)
+    with pytest.raises(services.ConversationClosed):
         log(first.customer, conversation=first.conversation)
 
     assert (again.status, again.closed_at, again.closed_by) == (
@@ -143,17 +143,17 @@ def test_the_report_counts_contacts_by_reason_and_channel(django_assert_num_quer
     log(lea, ServiceChannel.PHONE, ContactReason.DELIVERY, conversation=chat.conversation)
     # Inès: a delivery problem by chat, closed.
     closed = log(ines, ServiceChannel.CHAT, ContactReason.DELIVERY)
-    contacts.conversation_close(conversation=closed.conversation, performed_by=None)
+    services.conversation_close(conversation=closed.conversation, performed_by=None)
     # Zoé: a return by email (open) and a product question in store (closed).
     log(zoe, ServiceChannel.EMAIL, ContactReason.RETURN)
     question = log(zoe, ServiceChannel.STORE, ContactReason.PRODUCT)
-    contacts.conversation_close(conversation=question.conversation, performed_by=None)
+    services.conversation_close(conversation=question.conversation, performed_by=None)
     # Outside the period: last month's complaint.
     old = log(zoe, ServiceChannel.PHONE, ContactReason.COMPLAINT)
     Contact.objects.filter(pk=old.pk).update(at=now - timedelta(days=40))
 
     with django_assert_num_queries(1):
-        rows = contacts.contacts_report(since=now - timedelta(days=1), until=now + timedelta(1))
+        rows = selectors.contacts_report(since=now - timedelta(days=1), until=now + timedelta(1))
 
     assert rows == [
         ("delivery", "chat", 2, 1),

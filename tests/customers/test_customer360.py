@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Message
-from customers import contacts, loyalty, services
+from customers import services
 from customers.customer360 import Viewer, customer_panels, customer_timeline
 from customers.models import (
     Channel,
@@ -110,7 +110,7 @@ def world(make_staff):
         channel=ContactChannel.EMAIL,
         source=services.ConsentSource(channel=Channel.WEB),
     )
-    loyalty.loyalty_earn(
+    services.loyalty_earn(
         customer=lea, amount=Decimal("100.00"), reference="OM-WEB-1", channel=Channel.WEB
     )
     # Key figures: 100 € on the web 10 days ago, 50 € in store 40 days ago, 30 € in the app
@@ -152,7 +152,7 @@ def world(make_staff):
         cart=cart, action=CartAction.ADD, channel=Channel.APP, variant=dress, quantity_after=1
     )
     CartEvent.objects.create(cart=cart, action=CartAction.OPEN, channel=Channel.STORE)
-    chat = contacts.contact_log(
+    chat = services.contact_log(
         customer=lea,
         channel=ServiceChannel.CHAT,
         reason=ContactReason.DELIVERY,

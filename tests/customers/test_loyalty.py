@@ -41,7 +41,7 @@ def assert_ledger_adds_up() -> None:
 
 
 def earn(customer, amount: str, reference: str, channel=Channel.WEB):
-    return loyalty.loyalty_earn(
+    return services.loyalty_earn(
         customer=customer, amount=Decimal(amount), reference=reference, channel=channel
     )
 
@@ -95,9 +95,9 @@ def test_spending_online_and_at_the_till_debits_the_balance():
     lea = CustomerFactory()
     earn(lea, "500.00", "W-1")
 
-    online = loyalty.loyalty_spend(customer=lea, points=100, reference="W-2", channel=Channel.WEB)
-    till = loyalty.loyalty_spend(customer=lea, points=300, reference="S-3", channel=Channel.STORE)
-    replay = loyalty.loyalty_spend(customer=lea, points=100, reference="W-2", channel=Channel.WEB)
+    online = services.loyalty_spend(customer=lea, points=100, reference="W-2", channel=Channel.WEB)
+    till = services.loyalty_spend(customer=lea, points=300, reference="S-3", channel=Channel.STORE)
+    replay = services.loyalty_spend(customer=lea, points=100, reference="W-2", channel=Channel.WEB)
 
     assert (online.points, till.points, replay.pk) == (-100, -300, online.pk)
     assert balance_of(lea) == 100
@@ -108,10 +108,10 @@ def test_spending_online_and_at_the_till_debits_the_balance():
 def test_returned_goods_give_back_their_share_of_the_points_spent_once_per_return():
     lea = CustomerFactory()
     earn(lea, "500.00", "W-1")
-    loyalty.loyalty_spend(customer=lea, points=301, reference="W-2", channel=Channel.WEB)
+    services.loyalty_spend(customer=lea, points=301, reference="W-2", channel=Channel.WEB)
 
     def give_back(amount: str, key: str):
-        return loyalty.loyalty_spend_return(
+        return services.loyalty_spend_return(
             customer=lea,
             reference="W-2",
             amount_returned=Decimal(amount),
@@ -127,7 +127,7 @@ def test_returned_goods_give_back_their_share_of_the_points_spent_once_per_retur
     assert (first.points, replay.pk, rest.points, beyond) == (100, first.pk, 201, None)
     assert balance_of(lea) == 500
     assert (
-        loyalty.loyalty_spend_return(
+        services.loyalty_spend_return(
             customer=lea,
             reference="W-9",
             amount_returned=Decimal(1),
@@ -144,7 +144,7 @@ def test_spending_more_than_held_is_refused_and_writes_nothing():
     earn(lea, "50.00", "W-1")
 
     with pytest.raises(loyalty.InsufficientPoints) as refused:
-        loyalty.loyalty_spend(customer=lea, points=51, reference="W-2", channel=Channel.WEB)
+        services.loyalty_spend(customer=lea, points=51, reference="W-2", channel=Channel.WEB)
 
     assert refused.value.as_dict() == {
         "code": "insufficient_points",
@@ -160,7 +160,7 @@ def test_a_customer_without_points_cannot_spend_and_gets_no_account():
     ines = CustomerFactory()
 
     with pytest.raises(loyalty.InsufficientPoints):
-        loyalty.loyalty_spend(customer=ines, points=1, reference="W-2", channel=Channel.WEB)
+        services.loyalty_spend(customer=ines, points=1, reference="W-2", channel=Channel.WEB)
 
     assert not LoyaltyAccount.objects.exists()
 
@@ -171,7 +171,7 @@ def test_spending_zero_or_negative_points_is_invalid(points):
     earn(lea, "50.00", "W-1")
 
     with pytest.raises(ValidationError):
-        loyalty.loyalty_spend(customer=lea, points=points, reference="W-2", channel=Channel.WEB)
+        services.loyalty_spend(customer=lea, points=points, reference="W-2", channel=Channel.WEB)
 
     assert LoyaltyMovement.objects.count() == 1
 
@@ -180,7 +180,7 @@ def test_partial_returns_reverse_the_points_pro_rata_and_add_up_to_all():
     lea = CustomerFactory()
     earn(lea, "99.99", "W-1")  # 99 points
 
-    first = loyalty.loyalty_reverse(
+    first = services.loyalty_reverse(
         customer=lea,
         reference="W-1",
         amount_returned=Decimal("33.33"),
@@ -188,14 +188,14 @@ def test_partial_returns_reverse_the_points_pro_rata_and_add_up_to_all():
         return_reference="R-1",
         channel=Channel.STORE,
     )
-    second = loyalty.loyalty_reverse(
+    second = services.loyalty_reverse(
         customer=lea,
         reference="W-1",
         amount_returned=Decimal("33.33"),
         total=Decimal("99.99"),
         return_reference="R-2",
     )
-    third = loyalty.loyalty_reverse(
+    third = services.loyalty_reverse(
         customer=lea,
         reference="W-1",
         amount_returned=Decimal("33.33"),
@@ -223,8 +223,8 @@ def test_replaying_a_return_does_nothing():
         "return_reference": "R-7",
     }
 
-    first = loyalty.loyalty_reverse(**arguments)
-    again = loyalty.loyalty_reverse(**arguments)
+    first = services.loyalty_reverse(**arguments)
+    again = services.loyalty_reverse(**arguments)
 
     assert (first.points, again.pk) == (-50, first.pk)
     assert balance_of(lea) == 150
@@ -233,9 +233,9 @@ def test_replaying_a_return_does_nothing():
 def test_a_return_after_the_points_were_spent_takes_the_balance_to_zero_and_records_the_rest():
     lea = CustomerFactory()
     earn(lea, "100.00", "W-1")
-    loyalty.loyalty_spend(customer=lea, points=80, reference="W-2", channel=Channel.WEB)
+    services.loyalty_spend(customer=lea, points=80, reference="W-2", channel=Channel.WEB)
 
-    reversal = loyalty.loyalty_reverse(
+    reversal = services.loyalty_reverse(
         customer=lea, reference="W-1", amount_returned=Decimal("100.00"), total=Decimal("100.00")
     )
 
@@ -247,7 +247,7 @@ def test_a_return_after_the_points_were_spent_takes_the_balance_to_zero_and_reco
 def test_returning_an_order_that_earned_nothing_writes_nothing():
     lea = CustomerFactory()
 
-    reversal = loyalty.loyalty_reverse(
+    reversal = services.loyalty_reverse(
         customer=lea, reference="W-9", amount_returned=Decimal("10"), total=Decimal("10")
     )
 
@@ -258,10 +258,10 @@ def test_returning_an_order_that_earned_nothing_writes_nothing():
 def test_cancelling_an_order_gives_the_spent_points_back_once():
     lea = CustomerFactory()
     earn(lea, "100.00", "W-1")
-    loyalty.loyalty_spend(customer=lea, points=60, reference="W-2", channel=Channel.APP)
+    services.loyalty_spend(customer=lea, points=60, reference="W-2", channel=Channel.APP)
 
-    given = loyalty.loyalty_spend_reverse(customer=lea, reference="W-2")
-    again = loyalty.loyalty_spend_reverse(customer=lea, reference="W-2")
+    given = services.loyalty_spend_reverse(customer=lea, reference="W-2")
+    again = services.loyalty_spend_reverse(customer=lea, reference="W-2")
 
     assert (given.kind, given.points, given.channel, again.pk) == (
         Kind.REVERSE_SPEND,
@@ -278,13 +278,13 @@ def test_an_adjustment_needs_a_reason_and_cannot_go_below_zero(django_user_model
     earn(lea, "10.00", "W-1")
 
     with pytest.raises(ValidationError):
-        loyalty.loyalty_adjust(customer=lea, points=50, reason=" ", performed_by=agent)
+        services.loyalty_adjust(customer=lea, points=50, reason=" ", performed_by=agent)
     with pytest.raises(loyalty.InsufficientPoints):
-        loyalty.loyalty_adjust(customer=lea, points=-11, reason="error", performed_by=agent)
-    gesture = loyalty.loyalty_adjust(
+        services.loyalty_adjust(customer=lea, points=-11, reason="error", performed_by=agent)
+    gesture = services.loyalty_adjust(
         customer=lea, points=50, reason="late delivery", performed_by=agent
     )
-    second = loyalty.loyalty_adjust(customer=lea, points=5, reason="again", performed_by=agent)
+    second = services.loyalty_adjust(customer=lea, points=5, reason="again", performed_by=agent)
 
     assert (gesture.points, gesture.reason, gesture.performed_by) == (50, "late delivery", agent)
     assert second.points == 5
@@ -323,10 +323,10 @@ def test_the_tier_counts_twelve_months_of_purchases_less_returns(django_assert_n
     )
     earn(lea, "250.00", "W-1", Channel.WEB)
     earn(lea, "150.00", "S-2", Channel.STORE)
-    loyalty.loyalty_reverse(
+    services.loyalty_reverse(
         customer=lea, reference="S-2", amount_returned=Decimal("60.00"), total=Decimal("150.00")
     )
-    loyalty.loyalty_spend(customer=lea, points=100, reference="W-3", channel=Channel.WEB)
+    services.loyalty_spend(customer=lea, points=100, reference="W-3", channel=Channel.WEB)
 
     with django_assert_num_queries(1):
         summary = loyalty.loyalty_summary(customer=lea)
@@ -364,7 +364,7 @@ def test_a_merge_adds_the_losers_points_and_history_to_the_winner():
     assert not LoyaltyAccount.objects.filter(customer=loser).exists()
     assert record.left == {}
     # A return of the loser's purchase now reverses on the winner.
-    loyalty.loyalty_reverse(
+    services.loyalty_reverse(
         customer=winner, reference="S-2", amount_returned=Decimal("50"), total=Decimal("50")
     )
     assert balance_of(winner) == 100
@@ -404,7 +404,7 @@ def test_a_merged_profile_cannot_earn():
 def test_the_customer_reads_her_points_tier_and_movements():
     lea, ines = CustomerFactory(), CustomerFactory()
     earn(lea, "320.00", "W-1")
-    loyalty.loyalty_spend(customer=lea, points=100, reference="S-2", channel=Channel.STORE)
+    services.loyalty_spend(customer=lea, points=100, reference="S-2", channel=Channel.STORE)
     earn(ines, "50.00", "W-9")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Customer {customer_token(customer=lea)}")
@@ -479,7 +479,7 @@ def test_two_tills_spending_the_same_points_at_once_cannot_both_succeed():
     def spend(index: int) -> None:
         try:
             barrier.wait(timeout=30)
-            results[index] = loyalty.loyalty_spend(
+            results[index] = services.loyalty_spend(
                 customer=lea, points=60, reference=f"S-{index}", channel=Channel.STORE
             )
         except Exception as error:  # the test inspects every outcome

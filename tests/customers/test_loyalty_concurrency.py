@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
-from customers import loyalty
+from customers import loyalty, services
 from customers.models import Channel, LoyaltyAccount, LoyaltyMovement
 from tests.concurrency import race
 from tests.customers.factories import CustomerFactory
@@ -24,7 +24,7 @@ ROUNDS = 3
 
 
 def earning(customer, reference: str) -> Callable[[], LoyaltyMovement]:
-    return lambda: loyalty.loyalty_earn(
+    return lambda: services.loyalty_earn(
         customer=customer, amount=Decimal("80.00"), reference=reference, channel=Channel.WEB
     )
 

@@ -78,10 +78,10 @@ def test_the_service_refuses_a_second_answer():
     link = satisfaction.read_survey_token(
         satisfaction.survey_token(customer=CustomerFactory(), order_number="W-1", channel="web")
     )
-    satisfaction.survey_answer_record(link=link, score=5)
+    services.survey_answer_record(link=link, score=5)
 
-    with pytest.raises(satisfaction.SurveyAlreadyAnswered):
-        satisfaction.survey_answer_record(link=link, score=1)
+    with pytest.raises(services.SurveyAlreadyAnswered):
+        services.survey_answer_record(link=link, score=1)
 
     assert list(SurveyAnswer.objects.values_list("score", flat=True)) == [5]
 

@@ -256,10 +256,10 @@ def concurrent_checkouts_get_distinct_order_numbers():
 
 @flow
 def staff_sale_at_the_till_with_loyalty_points():
-    from customers.loyalty import loyalty_adjust
     from customers.loyalty.rules import loyalty_points_value
     from customers.models import Channel
     from customers.models_loyalty import LoyaltyAccount
+    from customers.services import loyalty_adjust
     from orders.checkout.types import PaymentInfo, StoreSaleChoice
     from orders.models import OrderStatus
     from orders.services import cart_add_line, cart_for_customer, order_checkout
@@ -368,9 +368,9 @@ def stock_reserve_release_and_sell():
 
 @flow
 def loyalty_earn_spend_and_replay():
-    from customers.loyalty import loyalty_earn, loyalty_spend
     from customers.models import Channel
     from customers.models_loyalty import LoyaltyAccount
+    from customers.services import loyalty_earn, loyalty_spend
 
     customer = new_customer("loyalty")
     earned = loyalty_earn(
@@ -465,9 +465,8 @@ def stock_count_and_the_sweeps():
 
 @flow
 def two_profiles_are_merged_with_their_points():
-    from customers.loyalty import loyalty_adjust
     from customers.models_loyalty import LoyaltyAccount
-    from customers.services import customer_merge
+    from customers.services import customer_merge, loyalty_adjust
 
     winner, loser = new_customer("winner"), new_customer("loser")
     loyalty_adjust(customer=winner, points=30, reason="gift", performed_by=None)

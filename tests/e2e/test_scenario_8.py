@@ -15,8 +15,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from customers.contacts import contact_log
 from customers.models_service import Contact
+from customers.services import contact_log
 from omni import roles
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import ProductFactory, VariantFactory

@@ -442,7 +442,7 @@ def test_erasing_her_blanks_the_addresses_of_the_orders_kept_and_deletes_her_car
 def test_the_checkout_answer_built_in_hand_is_the_order_read_back(store):
     # A split delivery of three lines, paid partly with points: the answer checkout builds from
     # what it wrote is exactly what the tracking view reads back from the database.
-    from customers.loyalty import loyalty_adjust
+    from customers.services import loyalty_adjust
 
     customer = CustomerFactory()
     loyalty_adjust(customer=customer, points=100, reason="gift", performed_by=None)

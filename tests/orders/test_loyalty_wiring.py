@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.auth import customer_token
-from customers.loyalty import InsufficientPoints, loyalty_adjust, loyalty_summary
+from customers.loyalty import InsufficientPoints, loyalty_summary
 from customers.models import Channel
 from customers.models_loyalty import LoyaltyAccount, LoyaltyMovement
+from customers.services import loyalty_adjust
 from inventory.models import Reservation, StockLevel
 from omni import roles
 from orders.checkout import (

@@ -1,16 +1,15 @@
 """Service contacts: log a chat, a call, an email or a store visit; contacts about one matter
 form a conversation that may change channel (a chat continued by phone).
+
+The reads (a customer's contacts, her open conversations, the report by reason and channel) are
+in `customers/selectors.py`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import NamedTuple
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -133,48 +132,3 @@ def erase_contact_notes(*, customer: Customer, performed_by: AbstractBaseUser | 
     """Blank what agents wrote about an erased customer; the counts for reports stay."""
     Contact.objects.filter(customer=customer).update(notes="")
     Conversation.objects.filter(customer=customer).update(subject="")
-
-
-class ContactReportRow(NamedTuple):
-    reason: str
-    channel: str
-    count: int
-    open_count: int  # contacts whose conversation is still open
-
-    @property
-    def reason_label(self) -> str:
-        return ContactReason(self.reason).label
-
-    @property
-    def channel_label(self) -> str:
-        return ServiceChannel(self.channel).label
-
-
-def contacts_report(*, since: datetime, until: datetime) -> list[ContactReportRow]:
-    """Contacts between `since` (included) and `until` (excluded) by reason and channel, most
-    frequent first: one aggregate query."""
-    rows = (
-        Contact.objects.filter(at__gte=since, at__lt=until)
-        .values("reason", "channel")
-        .annotate(
-            count=Count("pk"),
-            open_count=Count("pk", filter=Q(conversation__status=ConversationStatus.OPEN)),
-        )
-        .order_by("-count", "reason", "channel")
-    )
-    return [
-        ContactReportRow(row["reason"], row["channel"], row["count"], row["open_count"])
-        for row in rows
-    ]
-
-
-def customer_contacts(*, customer: Customer) -> QuerySet[Contact]:
-    """A customer's contacts, newest first, with their conversation, agent and store."""
-    return Contact.objects.filter(customer=customer).select_related(
-        "conversation", "agent", "store"
-    )
-
-
-def open_conversations(*, customer: Customer) -> QuerySet[Conversation]:
-    """The conversations of a customer a new contact may continue."""
-    return Conversation.objects.filter(customer=customer, status=ConversationStatus.OPEN)
