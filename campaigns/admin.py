@@ -21,7 +21,6 @@ from django.utils.translation import gettext_lazy
 
 from campaigns import selectors, services
 from campaigns.automations import selectors as automation_selectors
-from campaigns.automations import services as automation_services
 from campaigns.models import (
     Attribution,
     Automation,
@@ -308,7 +307,7 @@ class AutomationStepForm(forms.ModelForm):
     def clean(self) -> dict:
         data = super().clean()
         probe = AutomationStep(**{name: data.get(name) or "" for name in self.Meta.fields[2:]})
-        for key, message in automation_services.step_errors(probe, 0).items():
+        for key, message in services.step_errors(probe, 0).items():
             field = key.split(".", 1)[1]
             self.add_error(field if field in self.fields else None, message)
         return data
@@ -382,7 +381,7 @@ class AutomationAdmin(MarketerMixin, admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         # The steps' content goes to the campaign the delivery pipeline sends from.
-        automation_services.automation_sync(automation=form.instance, performed_by=request.user)
+        services.automation_sync(automation=form.instance, performed_by=request.user)
 
 
 @admin.register(Enrolment)

@@ -1,9 +1,9 @@
 """What the campaigns app contributes to the 360° customer view (customers/customer360/).
 
 Messages she received, opened and clicked (stamped once on the message), and the orders
-attributed to them: the `Attribution` rows of campaigns/attribution.py (last touch), or, while
-those do not exist, the orders that redeemed a campaign's discount code. On the timeline,
-messages sent, opened, clicked and attributed orders, in one query.
+attributed to them: the `Attribution` rows of campaigns/services/attribution.py (last touch),
+or, while those do not exist, the orders that redeemed a campaign's discount code. On the
+timeline, messages sent, opened, clicked and attributed orders, in one query.
 """
 
 from __future__ import annotations

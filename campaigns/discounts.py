@@ -8,7 +8,7 @@ not force anyone to be identified); never for another identified customer's orde
 Checkout takes it with one conditional UPDATE ... WHERE redeemed_at IS NULL, inside its own
 transaction: two checkouts with the same code at once (online, and at the till) give one order;
 the other is refused and writes nothing. The order then credits the code's message as its last
-touch (campaigns/attribution.py).
+touch (campaigns/services/attribution.py).
 """
 
 from __future__ import annotations

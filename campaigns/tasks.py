@@ -8,7 +8,6 @@ from celery import shared_task
 from django.utils import timezone
 
 from campaigns import services
-from campaigns.automations import services as automation_services
 from campaigns.models import Campaign, CampaignStatus, Message, MessageStatus
 from campaigns.services import winner
 
@@ -59,18 +58,16 @@ def sweep_messages() -> None:
 @shared_task(name="campaigns.attribute_orders")
 def attribute_orders() -> None:
     """Every few minutes: credit new orders (any channel) to the messages that touched them."""
-    from campaigns.attribution import orders_attribute_new
-
-    orders_attribute_new()
+    services.orders_attribute_new()
 
 
 @shared_task(name="campaigns.enrol_automations")
 def enrol_automations() -> None:
     """Every minute: enrol customers whose automation trigger holds (once per trigger)."""
-    automation_services.automations_enrol()
+    services.automations_enrol()
 
 
 @shared_task(name="campaigns.run_automation_steps")
 def run_automation_steps() -> None:
     """Every minute: send the automations' due steps, after letting converted customers leave."""
-    automation_services.automation_steps_run()
+    services.automation_steps_run()

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
-from campaigns import channel_mix, results, tracking
+from campaigns import channel_mix, results, services, tracking
 from campaigns.models import Campaign, Message
 from customers.models import ContactChannel
 from omni import roles
@@ -42,7 +42,7 @@ class TrackOpenView(View):
             message_id = tracking.read_open_token(token)
         except signing.BadSignature:
             return HttpResponse(PIXEL, content_type="image/gif", status=400)
-        tracking.message_open(message_id=message_id)
+        services.message_open(message_id=message_id)
         return HttpResponse(PIXEL, content_type="image/gif")
 
 
@@ -60,7 +60,7 @@ class TrackClickView(View):
                 {"error": _("This link is not valid. Check that it was copied whole.")},
                 status=400,
             )
-        tracking.message_click(message_id=link.message_id, url=link.url)
+        services.message_click(message_id=link.message_id, url=link.url)
         return HttpResponseRedirect(link.url)
 
 
@@ -90,7 +90,7 @@ class UnsubscribeView(View):
         message, error = self._message(request, token)
         if error:
             return error
-        tracking.message_unsubscribe(message_id=message.pk)
+        services.message_unsubscribe(message_id=message.pk)
         if request.POST.get("List-Unsubscribe") == "One-Click":
             return HttpResponse(_("Unsubscribed."), content_type="text/plain")
         channel = ContactChannel(message.channel).label
@@ -115,7 +115,7 @@ class DeliveryReportView(View):
         if not isinstance(data, dict) or (data.get("at") and at is None):
             return JsonResponse({"code": "invalid", "detail": _("Expected JSON.")}, status=400)
         try:
-            event = tracking.message_delivery_report(
+            event = services.message_delivery_report(
                 status=str(data.get("status", "")),
                 provider_id=str(data.get("provider_id", ""))[:100],
                 idempotency_key=str(data.get("key", ""))[:120],

@@ -39,8 +39,7 @@ from django.db.models import F, Min
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from campaigns import services, tracking
-from campaigns.attribution import order_attribute
+from campaigns import services
 from campaigns.models import (
     Campaign,
     CampaignAction,
@@ -53,6 +52,7 @@ from campaigns.models import (
     Segment,
     TrackingEvent,
 )
+from campaigns.services import order_attribute
 from customers.models import Channel, ContactChannel
 from inventory.models import LocationKind, Product, StockLevel
 from orders.checkout.discounts import discount_quote, discount_saving
@@ -273,9 +273,9 @@ def _engage(campaign: Campaign, *, sent_at: dt.datetime, now: dt.datetime, seed:
                 opened_at = sent_at + (placed_at - sent_at) * share
             if not opened or opened_at > now:
                 continue
-            tracking.message_open(message_id=pk, at=opened_at)
+            services.message_open(message_id=pk, at=opened_at)
             if clicked and opened_at + click_after <= now:
-                tracking.message_click(message_id=pk, url=SHOP_URL, at=opened_at + click_after)
+                services.message_click(message_id=pk, url=SHOP_URL, at=opened_at + click_after)
     return orders
 
 

@@ -2,9 +2,10 @@
 
 Each function returns a `Trigger`: a queryset rooted where the event lives (a cart, a
 fulfilment, a cart event, an order, a customer) and the expressions of the enrolment's columns.
-`enrol` turns it into one INSERT INTO enrolment ... SELECT ... ON CONFLICT DO NOTHING: the
-unique (automation, customer, trigger_key) makes a second tick, or a second scheduler, enrol
-nobody twice, and no customer row is loaded into Python.
+This module only reads: `automations_enrol` (campaigns/services/automations.py) turns a trigger
+into one INSERT INTO enrolment ... SELECT ... ON CONFLICT DO NOTHING: the unique (automation,
+customer, trigger_key) makes a second tick, or a second scheduler, enrol nobody twice, and no
+customer row is loaded into Python.
 
 Only events since the automation's `starts_at`, and within the sweep's look-back window
 (settings.OMNI_AUTOMATION_LOOKBACK_DAYS), are triggers: switching an automation on does not
@@ -17,7 +18,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -35,10 +35,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, Extract, Greatest, TruncDate
+from django.db.models.functions import Cast, Coalesce, Concat, Extract, TruncDate
 
-from campaigns.models import Automation, AutomationStep, Enrolment, EnrolmentStatus, TriggerKind
-from campaigns.selectors import segment_members
+from campaigns.models import Automation, TriggerKind
 from customers.models import ConsentAction, ConsentEvent, ConsentState, Customer
 from inventory.models import StockEvent, StockEventKind
 from orders.models import (
@@ -237,57 +236,3 @@ TRIGGERS = {
     TriggerKind.BACK_IN_STOCK: back_in_stock,
     TriggerKind.WIN_BACK: win_back,
 }
-
-
-def _insert(queryset: QuerySet, columns: dict[str, Expression]) -> int:
-    """INSERT INTO enrolment (columns) SELECT ... ON CONFLICT DO NOTHING; rows inserted."""
-    aliased = {f"{PREFIX}{name}": expression for name, expression in columns.items()}
-    selected = queryset.order_by().annotate(**aliased).values(*aliased)
-    compiler = selected.query.get_compiler(connection=connection)
-    sql, params = compiler.as_sql()
-    names = [alias.removeprefix(PREFIX) for _expression, _sql, alias in compiler.select]
-    column_list = ", ".join(connection.ops.quote_name(name) for name in names)
-    table = connection.ops.quote_name(Enrolment._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({column_list}) {sql} "
-            "ON CONFLICT (automation_id, customer_id, trigger_key) DO NOTHING",
-            params,
-        )
-        return cursor.rowcount
-
-
-def enrol(*, automation: Automation, first_step: AutomationStep, now: dt.datetime) -> int:
-    """Enrol everyone this automation's trigger now holds for, once per trigger; return how
-    many enrolments were new."""
-    trigger = TRIGGERS[TriggerKind(automation.trigger)](automation, now)
-    queryset = trigger.queryset
-    if automation.segment_id is not None:
-        members = segment_members(segment=automation.segment, now=now).values("pk")
-        queryset = queryset.annotate(enrolled_customer=trigger.customer).filter(
-            enrolled_customer__in=members
-        )
-    nothing = Value(None, output_field=IntegerField())
-    due = Greatest(
-        trigger.event_at + Value(trigger.wait + first_step.delay),
-        Value(now),
-        output_field=DateTimeField(),
-    )
-    columns = {
-        "automation_id": Value(automation.pk),
-        "customer_id": trigger.customer,
-        "trigger_key": trigger.key,
-        "event_at": trigger.event_at,
-        "enrolled_at": Value(now),
-        "status": Value(EnrolmentStatus.ACTIVE.value),
-        "next_position": Value(first_step.position),
-        "next_due_at": due,
-        "exited_at": Value(None, output_field=DateTimeField()),
-        "exit_reason": Value(""),
-        "cart_id": nothing,
-        "order_id": nothing,
-        "variant_id": nothing,
-        "location_id": nothing,
-        **trigger.references,
-    }
-    return _insert(queryset, columns)

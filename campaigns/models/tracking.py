@@ -3,7 +3,7 @@
 `TrackingEvent` is append-only (one row per pixel hit, click, provider report, unsubscribe), with
 the customer, campaign and channel copied from the message so that engagement rules, attribution
 and results read one indexed table without joining messages. `Attribution` rows are written by
-campaigns/attribution.py in one INSERT ... SELECT per pass; orders never point back here.
+campaigns/services/attribution.py in one INSERT ... SELECT per pass; orders never point back here.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from django.urls import resolve
 from django.utils import timezone
 
 from campaigns import services, tasks
-from campaigns.automations import services as automations
+from campaigns import services as automations
 from campaigns.models import Automation
 
 URL = re.compile(r"https?://\S+")

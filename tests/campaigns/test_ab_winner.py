@@ -14,7 +14,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import results, services, tasks, tracking
+from campaigns import results, services, tasks
 from campaigns.models import (
     Campaign,
     CampaignAction,
@@ -113,8 +113,8 @@ def test_the_winner_by_open_rate_goes_to_the_rest_of_the_audience_after_the_dela
     assert campaign.winner_due_at == launched + dt.timedelta(hours=4)
     # B's readers open it more: every B and one A message
     for message in Message.objects.filter(campaign=campaign, variant__name="B"):
-        tracking.message_open(message_id=message.pk)
-    tracking.message_open(message_id=Message.objects.filter(variant__name="A").first().pk)
+        services.message_open(message_id=message.pk)
+    services.message_open(message_id=Message.objects.filter(variant__name="A").first().pk)
 
     # When the delay is not over, nothing happens
     assert campaign_choose_winner(campaign=campaign, now=launched + dt.timedelta(hours=3)) is None

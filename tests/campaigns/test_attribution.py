@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns import attribution, tasks
+from campaigns import services, tasks
 from campaigns.models import Attribution, AttributionWatermark
 from campaigns.results import campaign_results
 from customers.models import Channel
@@ -45,7 +45,7 @@ def test_an_email_click_then_a_click_and_collect_order_is_attributed_to_the_emai
     touch(email, "click", days_ago=4)
     order = placed(customer, days_ago=1, channel=Channel.APP, total=Decimal("89.90"))
 
-    [row] = attribution.order_attribute(order=order)
+    [row] = services.order_attribute(order=order)
 
     assert (row.message_id, row.campaign_id, row.touch, row.is_last_touch) == (
         email.pk,
@@ -68,7 +68,7 @@ def test_a_till_sale_counts_too():
     touch(email, "open", days_ago=2)
     order = placed(customer, days_ago=1, channel=Channel.STORE, kind=FulfilmentKind.STORE_SALE)
 
-    [row] = attribution.order_attribute(order=order)
+    [row] = services.order_attribute(order=order)
 
     assert (row.message_id, row.touch, row.is_last_touch) == (email.pk, "open", True)
 
@@ -93,7 +93,7 @@ def test_only_touches_within_their_channel_window_count(
     touch(message, kind, days_ago=2 + touched_days_before)
     order = placed(customer, days_ago=2)
 
-    rows = attribution.order_attribute(order=order)
+    rows = services.order_attribute(order=order)
 
     assert bool(rows) is attributed
     assert Attribution.objects.count() == (1 if attributed else 0)
@@ -108,8 +108,8 @@ def test_no_credit_for_touches_after_the_order_other_customers_or_cancelled_orde
     order = placed(customer, days_ago=2)
     cancelled = placed(other, days_ago=2, status=OrderStatus.CANCELLED)
 
-    assert attribution.order_attribute(order=order) == []
-    assert attribution.order_attribute(order=cancelled) == []
+    assert services.order_attribute(order=order) == []
+    assert services.order_attribute(order=cancelled) == []
 
 
 def test_multi_touch_shares_sum_to_one_and_the_latest_touch_is_the_last_touch():
@@ -127,7 +127,7 @@ def test_multi_touch_shares_sum_to_one_and_the_latest_touch_is_the_last_touch():
         messages.append(message)
     order = placed(customer, days_ago=0.25, total=Decimal("100.00"))
 
-    rows = attribution.order_attribute(order=order)
+    rows = services.order_attribute(order=order)
 
     assert len(rows) == 3
     assert sum(row.weight for row in rows) == Decimal("1")
@@ -145,8 +145,8 @@ def test_attributing_twice_writes_nothing_more():
     touch(sent_message(campaign=make_campaign(), customer=customer, days_ago=3), days_ago=2)
     order = placed(customer, days_ago=1)
 
-    attribution.order_attribute(order=order)
-    attribution.order_attribute(order=order)
+    services.order_attribute(order=order)
+    services.order_attribute(order=order)
 
     assert Attribution.objects.count() == 1
 
@@ -163,8 +163,8 @@ def test_the_sweep_takes_new_settled_orders_once_and_moves_its_watermark():
     assert set(Attribution.objects.values_list("order_id", flat=True)) == {older.pk}
     assert AttributionWatermark.objects.get().last_order_id == untouched.pk
     later = timezone.now() + dt.timedelta(minutes=2)
-    assert attribution.orders_attribute_new(now=later) == 1
-    assert attribution.orders_attribute_new(now=later) == 0
+    assert services.orders_attribute_new(now=later) == 1
+    assert services.orders_attribute_new(now=later) == 0
     assert set(Attribution.objects.values_list("order_id", flat=True)) == {older.pk, just_now.pk}
 
 
@@ -173,8 +173,8 @@ def test_the_sweep_goes_in_batches():
     touch(sent_message(campaign=make_campaign(), customer=customer, days_ago=3), days_ago=2)
     orders = [placed(customer, days_ago=1) for _ in range(3)]
 
-    first = attribution.orders_attribute_new(batch_size=2)
-    second = attribution.orders_attribute_new(batch_size=2)
+    first = services.orders_attribute_new(batch_size=2)
+    second = services.orders_attribute_new(batch_size=2)
 
     assert (first, second) == (2, 1)
     assert AttributionWatermark.objects.get().last_order_id == orders[-1].pk

@@ -13,8 +13,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import tasks
-from campaigns.automations import services as automations
+from campaigns import rules, tasks
+from campaigns import services as automations
 from campaigns.models import (
     Automation,
     AutomationStep,
@@ -277,7 +277,7 @@ def test_the_frequency_cap_and_an_unsubscribe_apply_to_steps(settings, sink):
 
 def test_a_step_in_quiet_hours_waits_for_the_morning(settings, sink):
     settings.OMNI_CAMPAIGN_QUIET_HOURS = {
-        "FR": {"sms": automations.rules.QuietHours(dt.time(8), dt.time(20), True)}
+        "FR": {"sms": rules.QuietHours(dt.time(8), dt.time(20), True)}
     }
     make_automation("welcome", sms("Bienvenue"))
     customer = CustomerFactory()

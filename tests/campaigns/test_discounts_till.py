@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import services as campaigns
-from campaigns.attribution import order_attribute
 from campaigns.models import Attribution, DiscountCode, TrackingEvent
+from campaigns.services import order_attribute
 from customers.models import Channel
 from inventory.models import StockLevel
 from omni import roles

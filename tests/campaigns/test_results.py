@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns import attribution, channel_mix, results, services, tracking
+from campaigns import channel_mix, results, services
 from campaigns.models import Campaign, MessageStatus
 from campaigns.segments import SegmentRuleError
 from campaigns.selectors import segment_customers
@@ -34,7 +34,7 @@ def two_variants():
 
 def bought_after(message, *, total: str, days_ago: float = 1):
     order = order_placed(days_ago=days_ago, customer=message.customer, total=Decimal(total))
-    attribution.order_attribute(order=order)
+    services.order_attribute(order=order)
     return order
 
 
@@ -56,8 +56,8 @@ def test_campaign_results_per_variant_and_lift_over_the_holdout():
         )
     touch(m[c1], "open", days_ago=2.5)
     touch(m[c2], "click", days_ago=2)
-    tracking.message_delivery_report(provider_id=m[c3].provider_id, status="hard_bounce")
-    tracking.message_unsubscribe(message_id=m[c4].pk)
+    services.message_delivery_report(provider_id=m[c3].provider_id, status="hard_bounce")
+    services.message_unsubscribe(message_id=m[c4].pk)
     touch(m[c5], "click", days_ago=2)
     bought_after(m[c2], total="60.00")
     bought_after(m[c5], total="40.00")

@@ -202,7 +202,7 @@ def test_a_hard_bounce_withdraws_consent_with_reason_bounced_once(client, messag
 
 
 def test_a_delivery_report_by_our_key_keeps_consent(message, webhook):
-    event = tracking.message_delivery_report(
+    event = services.message_delivery_report(
         idempotency_key=message.idempotency_key, status="delivered"
     )
 
@@ -230,6 +230,6 @@ def test_an_unsent_message_records_no_open_or_click():
         campaign=make_campaign(), customer=customer, status=MessageStatus.PENDING
     )
 
-    assert tracking.message_open(message_id=pending.pk) is False
-    assert tracking.message_click(message_id=pending.pk, url=SHOP) is False
+    assert services.message_open(message_id=pending.pk) is False
+    assert services.message_click(message_id=pending.pk, url=SHOP) is False
     assert not TrackingEvent.objects.exists()

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from campaigns import attribution
+from campaigns import services
 from omni import roles
 from tests.campaigns.factories import make_campaign, order_placed
 from tests.campaigns.tracked import sent_message, touch
@@ -22,7 +22,7 @@ def attributed_campaign(name: str = "Relance", customers: int = 1):
         message = sent_message(campaign=campaign, customer=CustomerFactory(), days_ago=3)
         touch(message, "click", days_ago=2)
         order = order_placed(days_ago=1, customer=message.customer, total=Decimal("42.50"))
-        attribution.order_attribute(order=order)
+        services.order_attribute(order=order)
     campaign.launched_at = message.created_at
     campaign.save(update_fields=["launched_at"])
     return campaign

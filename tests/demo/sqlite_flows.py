@@ -478,8 +478,8 @@ def two_profiles_are_merged_with_their_points():
 @flow
 def a_campaign_touch_and_its_code_are_credited_with_the_order():
     from campaigns import tracking
-    from campaigns.attribution import order_attribute, orders_attribute_new
     from campaigns.models import Attribution, DiscountCode, Message
+    from campaigns.services import order_attribute, orders_attribute_new
     from customers.models import Channel
     from orders.checkout.types import PaymentInfo, StoreSaleChoice
     from orders.models import Order
@@ -540,7 +540,7 @@ def a_campaign_touch_and_its_code_are_credited_with_the_order():
 
 @flow
 def automations_enrol_and_send():
-    from campaigns.automations import services as automations
+    from campaigns import services as automations
     from campaigns.models import Automation, Enrolment
     from campaigns.services import messages_send_batch
     from customers.models import Channel

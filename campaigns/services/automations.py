@@ -16,9 +16,20 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import CharField, Exists, F, OuterRef, Q, Value
-from django.db.models.functions import Cast, Concat
+from django.db import connection, transaction
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    Exists,
+    Expression,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Cast, Concat, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,6 +53,7 @@ from campaigns.models import (
     TriggerKind,
     VariantContent,
 )
+from campaigns.selectors import segment_members
 from campaigns.services.delivery import materialise_turn
 from campaigns.services.materialise import _common, _insert
 from campaigns.templating import TemplateRefused, check_template
@@ -222,7 +234,7 @@ def automations_enrol(*, now: dt.datetime | None = None) -> dict[int, int]:
     enrolled = {}
     for automation in Automation.objects.filter(pk__in=list(first_steps)).select_related("segment"):
         with transaction.atomic():
-            enrolled[automation.pk] = triggers.enrol(
+            enrolled[automation.pk] = _enrol(
                 automation=automation, first_step=first_steps[automation.pk], now=now
             )
     return enrolled
@@ -394,3 +406,60 @@ def automation_steps_run(
     for campaign_id in list(due_campaigns):
         dispatch_campaign.delay_on_commit(campaign_id=campaign_id)
     return total
+
+
+# --- enrolment: one INSERT ... SELECT per trigger ---------------------------------------------
+
+
+def _insert_enrolments(queryset: QuerySet, columns: dict[str, Expression]) -> int:
+    """INSERT INTO enrolment (columns) SELECT ... ON CONFLICT DO NOTHING; rows inserted."""
+    aliased = {f"{triggers.PREFIX}{name}": expression for name, expression in columns.items()}
+    selected = queryset.order_by().annotate(**aliased).values(*aliased)
+    compiler = selected.query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    names = [alias.removeprefix(triggers.PREFIX) for _expression, _sql, alias in compiler.select]
+    column_list = ", ".join(connection.ops.quote_name(name) for name in names)
+    table = connection.ops.quote_name(Enrolment._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({column_list}) {sql} "
+            "ON CONFLICT (automation_id, customer_id, trigger_key) DO NOTHING",
+            params,
+        )
+        return cursor.rowcount
+
+
+def _enrol(*, automation: Automation, first_step: AutomationStep, now: dt.datetime) -> int:
+    """Enrol everyone this automation's trigger now holds for, once per trigger; return how
+    many enrolments were new."""
+    trigger = triggers.TRIGGERS[TriggerKind(automation.trigger)](automation, now)
+    queryset = trigger.queryset
+    if automation.segment_id is not None:
+        members = segment_members(segment=automation.segment, now=now).values("pk")
+        queryset = queryset.annotate(enrolled_customer=trigger.customer).filter(
+            enrolled_customer__in=members
+        )
+    nothing = Value(None, output_field=IntegerField())
+    due = Greatest(
+        trigger.event_at + Value(trigger.wait + first_step.delay),
+        Value(now),
+        output_field=DateTimeField(),
+    )
+    columns = {
+        "automation_id": Value(automation.pk),
+        "customer_id": trigger.customer,
+        "trigger_key": trigger.key,
+        "event_at": trigger.event_at,
+        "enrolled_at": Value(now),
+        "status": Value(EnrolmentStatus.ACTIVE.value),
+        "next_position": Value(first_step.position),
+        "next_due_at": due,
+        "exited_at": Value(None, output_field=DateTimeField()),
+        "exit_reason": Value(""),
+        "cart_id": nothing,
+        "order_id": nothing,
+        "variant_id": nothing,
+        "location_id": nothing,
+        **trigger.references,
+    }
+    return _insert_enrolments(queryset, columns)
