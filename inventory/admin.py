@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from inventory import forms, imports, services
+from inventory import forms, services
 from inventory.models import (
     Category,
     Location,
@@ -92,14 +92,14 @@ def import_view(
     *,
     title: str,
     columns: tuple[str, ...],
-    run: Callable[[str], imports.ImportReport],
+    run: Callable[[str], services.ImportReport],
 ) -> HttpResponse:
     """Upload a CSV file; import it whole or list every bad row."""
     form = forms.CsvImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
         try:
-            text = imports.read_text(form.cleaned_data["file"].read())
+            text = services.read_text(form.cleaned_data["file"].read())
         except UnicodeDecodeError:
             form.add_error("file", _("The file is not UTF-8 text."))
         else:
@@ -155,8 +155,8 @@ class VariantAdmin(admin.ModelAdmin):
             request,
             self,
             title=_("Import products"),
-            columns=imports.PRODUCT_COLUMNS,
-            run=imports.import_products,
+            columns=services.PRODUCT_COLUMNS,
+            run=services.import_products,
         )
 
 
@@ -263,8 +263,8 @@ class StockLevelAdmin(ReadOnlyAdmin):
             request,
             self,
             title=_("Import stock counts"),
-            columns=imports.STOCK_COLUMNS,
-            run=lambda text: imports.import_stock(
+            columns=services.STOCK_COLUMNS,
+            run=lambda text: services.import_stock(
                 text, reference="admin-import", performed_by=request.user
             ),
         )

@@ -3,7 +3,9 @@
 Callers use `from inventory import services; services.stock_reserve(...)`. Each service locks
 the rows it changes (reservations, then stock rows, each in primary-key order: see `_ledger`),
 checks the rule under the lock, and writes its ledger rows and stock events in the same
-transaction, so on-hand and reserved always equal the sums of their ledger rows.
+transaction, so on-hand and reserved always equal the sums of their ledger rows. The CSV
+imports of the catalogue and of stock (`imports`) are here too: the admin and the commands
+call them.
 """
 
 from inventory.services._ledger import StockLine
@@ -12,6 +14,15 @@ from inventory.services.counts import (
     shortage_cancel,
     shortage_reallocate,
     stock_count,
+)
+from inventory.services.imports import (
+    PRODUCT_COLUMNS,
+    STOCK_COLUMNS,
+    ImportReport,
+    RowError,
+    import_products,
+    import_stock,
+    read_text,
 )
 from inventory.services.reservations import (
     stock_commit,
@@ -29,8 +40,15 @@ from inventory.services.stock import (
 from inventory.services.transfers import stock_transfer_receive, stock_transfer_ship
 
 __all__ = [
+    "PRODUCT_COLUMNS",
+    "STOCK_COLUMNS",
     "CountResult",
+    "ImportReport",
+    "RowError",
     "StockLine",
+    "import_products",
+    "import_stock",
+    "read_text",
     "shortage_cancel",
     "shortage_reallocate",
     "stock_adjust",

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
-from inventory import imports, services
+from inventory import services
 from inventory.models import Category, MovementKind, Product, StockLevel, StockMovement, Variant
 from tests.inventory.factories import StoreFactory, VariantFactory, WarehouseFactory
 
@@ -21,7 +21,7 @@ def text(name: str) -> str:
 
 
 def test_a_valid_products_file_creates_products_and_variants():
-    report = imports.import_products(text("products_valid.csv"))
+    report = services.import_products(text("products_valid.csv"))
 
     assert (report.ok, report.created, report.updated) == (True, 3, 0)
     assert sorted(Category.objects.values_list("slug", "name")) == [
@@ -47,10 +47,10 @@ def test_a_valid_products_file_creates_products_and_variants():
 
 
 def test_importing_the_same_file_again_updates_in_place():
-    imports.import_products(text("products_valid.csv"))
+    services.import_products(text("products_valid.csv"))
     Variant.objects.filter(sku="P100-NOI-S").update(price=Decimal("1.00"))
 
-    report = imports.import_products(text("products_valid.csv"))
+    report = services.import_products(text("products_valid.csv"))
 
     assert (report.created, report.updated) == (0, 3)
     assert Variant.objects.count() == 3
@@ -58,7 +58,7 @@ def test_importing_the_same_file_again_updates_in_place():
 
 
 def test_a_products_file_with_bad_rows_imports_nothing_and_names_every_bad_line():
-    report = imports.import_products(text("products_invalid.csv"))
+    report = services.import_products(text("products_invalid.csv"))
 
     assert [error.line for error in report.errors] == [3, 4, 5, 6, 7]
     messages = {error.line: error.message for error in report.errors}
@@ -75,21 +75,21 @@ def test_a_products_file_with_bad_rows_imports_nothing_and_names_every_bad_line(
 
 
 def test_a_product_described_two_ways_in_one_file_is_refused():
-    header = ",".join(imports.PRODUCT_COLUMNS)
+    header = ",".join(services.PRODUCT_COLUMNS)
     csv = (
         f"{header}\n"
         "P1,Robe,Robes,P1-S,,Robe S,S,,10,EUR,20,true\n"
         "P1,Robe longue,Robes,P1-M,,Robe M,M,,10,EUR,20,true\n"
     )
 
-    report = imports.import_products(csv)
+    report = services.import_products(csv)
 
     assert [error.line for error in report.errors] == [3]
     assert not Product.objects.exists()
 
 
 def test_a_file_without_the_required_columns_is_refused_on_its_first_line():
-    report = imports.import_products("reference,sku,price\nP1,P1-S,10\n")
+    report = services.import_products("reference,sku,price\nP1,P1-S,10\n")
 
     assert [error.line for error in report.errors] == [1]
     assert "product_name" in report.errors[0].message
@@ -110,7 +110,7 @@ def test_a_valid_stock_file_counts_stocked_articles_and_opens_the_others(catalog
         location=store, lines=[services.StockLine(small.pk, 6)], reference="BL-1"
     )
 
-    report = imports.import_stock(text("stock_valid.csv"), reference="import:stock_valid.csv")
+    report = services.import_stock(text("stock_valid.csv"), reference="import:stock_valid.csv")
 
     assert (report.ok, report.created, report.updated) == (True, 1, 1)
     on_hand = dict(StockLevel.objects.values_list("location__code", "on_hand"))
@@ -135,7 +135,7 @@ def test_a_stock_file_with_bad_rows_changes_nothing_and_names_every_bad_line(cat
         location=store, lines=[services.StockLine(small.pk, 6)], reference="BL-1"
     )
 
-    report = imports.import_stock(text("stock_invalid.csv"), reference="import")
+    report = services.import_stock(text("stock_invalid.csv"), reference="import")
 
     assert [error.line for error in report.errors] == [3, 4, 5, 6, 7]
     messages = {error.line: error.message for error in report.errors}

@@ -4,13 +4,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inventory import imports
+from inventory import services
 
 
 class Command(BaseCommand):
     help = (
         "Create or update products and variants from a CSV file with the columns "
-        + ", ".join(imports.PRODUCT_COLUMNS)
+        + ", ".join(services.PRODUCT_COLUMNS)
         + ". A file with any invalid row imports nothing."
     )
 
@@ -18,21 +18,21 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path, help="the CSV file (UTF-8, comma or semicolon)")
 
     def handle(self, *args, path: Path, **options):
-        report = imports.import_products(read(path))
+        report = services.import_products(read(path))
         finish(self, report)
 
 
 def read(path: Path) -> str:
     """The file's text, or a CommandError naming what is wrong with it."""
     try:
-        return imports.read_text(path.read_bytes())
+        return services.read_text(path.read_bytes())
     except OSError as error:
         raise CommandError(f"{path}: {error.strerror}") from error
     except UnicodeDecodeError as error:
         raise CommandError(f"{path}: not UTF-8 text") from error
 
 
-def finish(command: BaseCommand, report: imports.ImportReport) -> None:
+def finish(command: BaseCommand, report: services.ImportReport) -> None:
     """Print the report; exit non-zero when the file was rejected."""
     if report.ok:
         command.stdout.write(command.style.SUCCESS(report.lines()[0]))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from inventory import imports
+from inventory import services
 from inventory.management.commands.import_products import finish, read
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, path: Path, reference: str | None, **options):
-        report = imports.import_stock(
+        report = services.import_stock(
             read(path), reference=(reference or f"import:{path.name}")[:100]
         )
         finish(self, report)

@@ -21,8 +21,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from inventory import services
 from inventory.models import Category, Location, Product, StockLevel, Variant
+from inventory.services._ledger import StockLine
+from inventory.services.counts import stock_count
+from inventory.services.stock import stock_initialise
 from omni.exceptions import DomainError
 
 PRODUCT_COLUMNS = (
@@ -380,7 +382,7 @@ def import_stock(text: str, *, reference: str, performed_by=None) -> ImportRepor
 
 def _apply_count(row: StockRow, *, stocked: set, reference: str, performed_by) -> None:
     if (row.location.pk, row.variant.pk) in stocked:
-        services.stock_count(
+        stock_count(
             location=row.location,
             variant_id=row.variant.pk,
             counted=row.quantity,
@@ -388,9 +390,9 @@ def _apply_count(row: StockRow, *, stocked: set, reference: str, performed_by) -
             reference=reference,
         )
     elif row.quantity > 0:
-        services.stock_initialise(
+        stock_initialise(
             location=row.location,
-            lines=[services.StockLine(variant_id=row.variant.pk, quantity=row.quantity)],
+            lines=[StockLine(variant_id=row.variant.pk, quantity=row.quantity)],
             reference=reference,
             performed_by=performed_by,
         )
