@@ -132,3 +132,7 @@ class TillPayForm(forms.Form):
     discount_code = forms.CharField(
         label=_("Discount code (from a campaign message)"), max_length=40, required=False
     )
+    # One key per rendering of the form: a double click, or the page sent again, replays the sale
+    # instead of refusing it (orders.services.order_checkout_idempotent). Blank (a page from
+    # before the key): the view draws one, and the sale is simply not replayable.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100, required=False)

@@ -9,6 +9,7 @@ checkout service. The pickup and order screens are in orders.fulfilment.views.
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlencode
 
 from django import forms
@@ -32,6 +33,7 @@ from omni.views import StaffScreenMixin
 from orders import services
 from orders.cart.selectors import cart_trail, cart_view, open_cart_of
 from orders.checkout.discounts import discount_quote, discount_saving
+from orders.checkout.exceptions import IdempotencyKeyReused
 from orders.checkout.types import PaymentInfo, StoreSaleChoice
 from orders.forms import (
     CartLineAddForm,
@@ -42,13 +44,6 @@ from orders.forms import (
     TillStartForm,
 )
 from orders.models import OPEN_STATUSES, Cart, Order, PaymentStatus
-from orders.services import (
-    cart_send_link,
-    order_checkout,
-    orders_matching,
-    return_create,
-    returnable_lines,
-)
 
 TRAIL_SHOWN = 12
 
@@ -186,7 +181,9 @@ class CartSendLinkView(_CartActionView):
     form_class = forms.Form
 
     def perform(self, cart: Cart, data: dict) -> str:
-        via = cart_send_link(cart=cart, channel=Channel.STORE, performed_by=self.request.user)
+        via = services.cart_send_link(
+            cart=cart, channel=Channel.STORE, performed_by=self.request.user
+        )
         return _("A link to finish online is on its way (%(channel)s).") % {"channel": via}
 
 
@@ -207,7 +204,7 @@ class ReturnsDeskView(StoreScreenMixin, TemplateView):
         found = []
         if form.is_valid():
             found = list(
-                orders_matching(
+                services.orders_matching(
                     query=form.cleaned_data["q"],
                     store_ids=[store.pk for store in self.staff_stores.stores],
                 )[:RESULTS_SHOWN]
@@ -232,7 +229,7 @@ class ReturnCreateView(StoreScreenMixin, FormView):
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         kwargs["returnable"] = [
-            item for item in returnable_lines(order=self.order) if item.returnable
+            item for item in services.returnable_lines(order=self.order) if item.returnable
         ]
         return kwargs
 
@@ -244,7 +241,7 @@ class ReturnCreateView(StoreScreenMixin, FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            return_create(
+            services.return_create(
                 order=self.order,
                 location=self.store,
                 lines=data["lines"],
@@ -268,6 +265,11 @@ class ReturnCreateView(StoreScreenMixin, FormView):
 
 
 # --- till ----------------------------------------------------------------------------------------
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for a pay form: one sale per form shown."""
+    return uuid.uuid4().hex
 
 
 def _till_url(cart: Cart, store: Location | None) -> str:
@@ -329,7 +331,10 @@ class _TillMixin(StoreScreenMixin):
             "store": self.store,
             "stores": self.staff_stores.stores,
             "add_form": add_form or CartLineAddForm(),
-            "pay_form": pay_form or TillPayForm(initial={"amount": view.total}),
+            "pay_form": pay_form
+            or TillPayForm(
+                initial={"amount": view.total, "idempotency_key": new_idempotency_key()}
+            ),
             "quote": quote,
         }
         return render(request, "orders/till.html", context, status=status)
@@ -378,41 +383,58 @@ class TillLineView(_TillMixin, View):
 
 
 class TillPayView(_TillMixin, View):
-    """Take the payment reference and turn the cart into a till sale (one checkout call)."""
+    """Take the payment reference and turn the cart into a till sale (one checkout call).
+
+    The checkout is the API's, idempotent: the pay form carries a key drawn when it was shown,
+    so the same form sent twice (a double click, the page sent again) records one sale and
+    answers with it both times.
+    """
 
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, cart_id: int) -> HttpResponse:
-        cart = self.get_cart()
         if "apply_code" in request.POST:
-            return self.apply_code(request, cart)
+            return self.apply_code(request, self.get_cart())
         form = TillPayForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                order = order_checkout(
-                    cart=cart,
-                    channel=Channel.STORE,
-                    fulfilment=StoreSaleChoice(store=self.store),
-                    payment=PaymentInfo(
-                        provider=data["provider"],
-                        reference=data["reference"],
-                        status=PaymentStatus.CAPTURED,
-                        amount=data["amount"],
-                    ),
-                    performed_by=request.user,
-                    loyalty_points=data["loyalty_points"] or 0,
-                    discount_code=data["discount_code"],
-                )
-            except DomainError as error:
-                field = (
-                    "discount_code" if "discount_code" in error.extra.get("fields", {}) else None
-                )
-                form.add_error(field, error.detail)
-            else:
-                messages.success(request, _("Sale %(number)s done.") % {"number": order.number})
-                url = reverse("orders:order-detail", kwargs={"number": order.number})
-                return redirect(f"{url}?{urlencode({'store': self.store.code})}")
+        if not form.is_valid():
+            return self.render_till(request, self.get_cart(), pay_form=form, status=400)
+        # Whatever its status: the form sent again after its sale finds the cart sold, and the
+        # key replays that sale.
+        cart = get_object_or_404(Cart.objects.select_related("customer"), pk=cart_id)
+        data = form.cleaned_data
+        try:
+            answer = services.order_checkout_idempotent(
+                scope=f"staff:{request.user.pk}",
+                key=data["idempotency_key"] or new_idempotency_key(),
+                request={
+                    "cart": cart.pk,
+                    "store": self.store.pk,
+                    **{name: value for name, value in data.items() if name != "idempotency_key"},
+                },
+                render=lambda order: {"number": order.number},
+                cart=cart,
+                channel=Channel.STORE,
+                fulfilment=StoreSaleChoice(store=self.store),
+                payment=PaymentInfo(
+                    provider=data["provider"],
+                    reference=data["reference"],
+                    status=PaymentStatus.CAPTURED,
+                    amount=data["amount"],
+                ),
+                performed_by=request.user,
+                loyalty_points=data["loyalty_points"] or 0,
+                discount_code=data["discount_code"],
+            )
+        except IdempotencyKeyReused:
+            form.add_error(None, _("This payment form was already sent for another sale."))
+        except DomainError as error:
+            field = "discount_code" if "discount_code" in error.extra.get("fields", {}) else None
+            form.add_error(field, error.detail)
+        else:
+            number = answer.data["number"]
+            messages.success(request, _("Sale %(number)s done.") % {"number": number})
+            url = reverse("orders:order-detail", kwargs={"number": number})
+            return redirect(f"{url}?{urlencode({'store': self.store.code})}")
         return self.render_till(request, cart, pay_form=form, status=400)
 
     def apply_code(self, request: HttpRequest, cart: Cart) -> HttpResponse:
@@ -433,6 +455,7 @@ class TillPayView(_TillMixin, View):
         saved = discount_saving([line.line_total for line in view.lines], discount)
         to_pay = view.total - saved
         typed = {name: request.POST.get(name) for name in ("provider", "reference")}
+        typed["idempotency_key"] = request.POST.get("idempotency_key") or new_idempotency_key()
         form = TillPayForm(initial={**typed, "amount": to_pay, "discount_code": discount.code})
         quote = {"label": discount.label, "saved": saved, "to_pay": to_pay}
         return self.render_till(request, cart, pay_form=form, quote=quote)

@@ -1,8 +1,9 @@
 """The checkout and order-tracking API of the signed-in customer (`Authorization: Customer ...`).
 
-`POST /me/checkout/` requires an `Idempotency-Key` header. The key's row (`CheckoutRequest`,
-unique per customer and key) is inserted first, in the same transaction as the order: a
-concurrent request with the same key blocks on that insert until the first one commits, then
+`POST /me/checkout/` requires an `Idempotency-Key` header: the view parses the request and calls
+`orders.services.order_checkout_idempotent`, which claims the key (`CheckoutRequest`, unique per
+customer and key), places the order and stores this view's rendering of it in one transaction. A
+concurrent request with the same key blocks on the key until the first one commits, then
 replays the stored answer (same status, same body). The same key with another body is refused
 (422 `idempotency_key_reused`). A refused checkout (out of stock, bad payment...) writes nothing,
 not even the key: the shopper may fix her cart and try again.
@@ -10,10 +11,6 @@ not even the key: the shopper may fix her cart and try again.
 
 from __future__ import annotations
 
-import hashlib
-import json
-
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -28,20 +25,12 @@ from customers.models import Customer
 from inventory.geo import point_for_postal_code
 from inventory.models import Location, LocationKind
 from omni.api import LookupField, Pagination
+from orders import services
 from orders.cart.api import CHANNEL_PARAMETER, request_channel
 from orders.cart.selectors import open_cart_of
-from orders.checkout.exceptions import (
-    IdempotencyKeyRequired,
-)
 from orders.checkout.selectors import customer_order, customer_orders, pickup_options
 from orders.checkout.types import DeliveryChoice, PaymentInfo, PickupChoice, ShippingAddress
 from orders.models import Order, PaymentStatus
-from orders.services import (
-    checkout_request_claim,
-    checkout_request_complete,
-    order_cancel,
-    order_checkout,
-)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
@@ -200,10 +189,6 @@ class _CustomerApi(APIView):
 # --- checkout ----------------------------------------------------------------------------------
 
 
-def _fingerprint(data: object) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
 class FulfilmentInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=["delivery", "pickup"])
     address = AddressInput(required=False, help_text="Delivery address (required for delivery).")
@@ -268,41 +253,30 @@ class CheckoutApi(_CustomerApi):
         responses={201: OrderOutput},
     )
     def post(self, request: Request) -> Response:
-        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if not key or len(key) > 100:
-            raise IdempotencyKeyRequired()
+        key = services.checkout_key(request.headers.get(IDEMPOTENCY_HEADER))
         customer = request_customer(request)
         channel = request_channel(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        fingerprint = _fingerprint({"channel": channel, "body": request.data})
-        with transaction.atomic():
-            record = checkout_request_claim(
-                scope=f"customer:{customer.pk}", key=key, fingerprint=fingerprint
-            )
-            if record.response_status is not None:
-                return Response(json.loads(record.response_body), status=record.response_status)
-            choice = (
-                PickupChoice(store=data["fulfilment"]["store"])
-                if data["fulfilment"]["type"] == "pickup"
-                else DeliveryChoice(address=ShippingAddress(**data["fulfilment"]["address"]))
-            )
-            order = order_checkout(
-                customer=customer,  # her open cart, found and closed in one statement
-                channel=channel,
-                fulfilment=choice,
-                payment=PaymentInfo(**data["payment"]),
-                loyalty_points=data["loyalty_points"],
-                discount_code=data["discount_code"],
-                # Any error rolls back this whole transaction, key included: no savepoint.
-                savepoint=False,
-            )
-            # The order comes back with its lines, fulfilments and payment in hand: no re-read.
-            # Kept as JSON text: jsonb would reorder the keys, and a replay must be identical.
-            text = json.dumps(_CHECKOUT_OUTPUT.to_representation(order), default=str)
-            checkout_request_complete(record=record, order=order, status=201, body=text)
-        return Response(json.loads(text), status=201)
+        choice = (
+            PickupChoice(store=data["fulfilment"]["store"])
+            if data["fulfilment"]["type"] == "pickup"
+            else DeliveryChoice(address=ShippingAddress(**data["fulfilment"]["address"]))
+        )
+        answer = services.order_checkout_idempotent(
+            scope=f"customer:{customer.pk}",
+            key=key,
+            request={"channel": channel, "body": request.data},
+            render=_CHECKOUT_OUTPUT.to_representation,
+            customer=customer,  # her open cart, found and closed in one statement
+            channel=channel,
+            fulfilment=choice,
+            payment=PaymentInfo(**data["payment"]),
+            loyalty_points=data["loyalty_points"],
+            discount_code=data["discount_code"],
+        )
+        return Response(answer.data, status=answer.status)
 
 
 # --- the customer's orders ---------------------------------------------------------------------
@@ -340,7 +314,7 @@ class MyOrderCancelApi(_CustomerApi):
         order = _own_order(request, number)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order_cancel(order=order, reason=serializer.validated_data.get("reason", ""))
+        services.order_cancel(order=order, reason=serializer.validated_data.get("reason", ""))
         return Response(_order_data(request_customer(request), number))
 
 

@@ -397,7 +397,8 @@ class ReturnLine(models.Model):
 
 
 class CheckoutRequest(models.Model):
-    """One Idempotency-Key of the checkout API: the same key and body replay the same answer."""
+    """One idempotency key of a checkout (the API's Idempotency-Key header, the till's pay form):
+    the same key and request replay the same answer (orders/services/idempotency.py)."""
 
     scope = models.CharField(_("caller"), max_length=60)  # the authenticated principal
     key = models.CharField(_("idempotency key"), max_length=100)

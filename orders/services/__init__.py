@@ -42,7 +42,12 @@ from orders.services.fulfilment import (
     pickups_expire_overdue,
     pickups_send_reminders,
 )
-from orders.services.idempotency import checkout_request_claim, checkout_request_complete
+from orders.services.idempotency import (
+    CheckoutAnswer,
+    checkout_key,
+    order_checkout_idempotent,
+    request_fingerprint,
+)
 from orders.services.notifications import (
     NotificationRetry,
     notification_key,
@@ -69,6 +74,7 @@ from orders.services.shipments import (
 
 __all__ = [
     "MAX_LINE_QUANTITY",
+    "CheckoutAnswer",
     "MergeReport",
     "MergedLine",
     "NotificationRetry",
@@ -88,8 +94,7 @@ __all__ = [
     "cart_remove_line",
     "cart_send_link",
     "cart_set_quantity",
-    "checkout_request_claim",
-    "checkout_request_complete",
+    "checkout_key",
     "fulfilment_cancel",
     "fulfilment_transition",
     "notification_key",
@@ -100,6 +105,7 @@ __all__ = [
     "notification_sweep",
     "order_cancel",
     "order_checkout",
+    "order_checkout_idempotent",
     "order_loyalty_reverse",
     "order_refresh_status",
     "orders_erase_personal_data",
@@ -110,6 +116,7 @@ __all__ = [
     "pickup_transfer_arrived",
     "pickups_expire_overdue",
     "pickups_send_reminders",
+    "request_fingerprint",
     "return_create",
     "returnable_lines",
     "shipment_accept",

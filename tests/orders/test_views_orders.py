@@ -283,6 +283,39 @@ def test_till_sells_a_walk_in_cart(client_paris, paris, dress):
     assert (level.on_hand, level.reserved) == (1, 0)
 
 
+def test_a_till_pay_form_sent_twice_records_one_sale(client_paris, paris, dress):
+    # The pay form carries the key it was drawn with: a double click, or the page sent again
+    # once the sale is done, replays that sale (same order page) instead of failing on a sold
+    # cart. The till checks out through the API's idempotent service.
+    stock_up(dress, paris, 3)
+    client_paris.post(reverse("orders:till"), {"customer": ""})
+    cart = Cart.objects.get()
+    client_paris.post(
+        reverse("orders:till-add", kwargs={"cart_id": cart.pk}), {"sku": "ROBE-38", "quantity": 1}
+    )
+    page = client_paris.get(reverse("orders:till-cart", kwargs={"cart_id": cart.pk}))
+    key = page.context["pay_form"].initial["idempotency_key"]
+    assert f'name="idempotency_key" value="{key}"' in page.content.decode()
+    pay = reverse("orders:till-pay", kwargs={"cart_id": cart.pk})
+    form = {"provider": "card", "reference": "TPE-0003", "amount": "89.00", "idempotency_key": key}
+
+    first = client_paris.post(f"{pay}?store=PAR01", form)
+    again = client_paris.post(f"{pay}?store=PAR01", form)
+    other = client_paris.post(f"{pay}?store=PAR01", {**form, "reference": "TPE-0004"})
+
+    order = Order.objects.get()
+    assert first.status_code == again.status_code == 302
+    assert (
+        first.url
+        == again.url
+        == reverse("orders:order-detail", args=[order.number]) + ("?store=PAR01")
+    )
+    assert other.status_code == 400
+    assert "already sent for another sale" in str(other.context["pay_form"].non_field_errors())
+    assert Payment.objects.get().reference == "TPE-0003"
+    assert StockLevel.objects.get(variant=dress, location=paris).on_hand == 2
+
+
 def test_till_opens_the_customers_online_cart_and_refuses_a_wrong_amount(
     client_paris, paris, dress
 ):
