@@ -8,7 +8,7 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from campaigns.customer360 import register_customer360
-        from campaigns.discounts import campaign_codes
+        from campaigns.services import campaign_codes
         from orders.checkout.discounts import register_discount_provider
 
         register_customer360()  # panels and timeline entries of the 360° customer view

@@ -36,6 +36,7 @@ from campaigns.services.delivery import (
     messages_requeue_stale,
     messages_send_batch,
 )
+from campaigns.services.discounts import CampaignCodes, campaign_codes
 from campaigns.services.segments import segment_create, segment_update
 from campaigns.services.tracking import (
     UnknownMessage,
@@ -55,6 +56,7 @@ __all__ = [
     "BATCH_SIZE",
     "AutomationSpec",
     "BatchResult",
+    "CampaignCodes",
     "CampaignSpec",
     "ChannelContent",
     "LaunchResult",
@@ -72,6 +74,7 @@ __all__ = [
     "automations_enrol",
     "campaign_cancel",
     "campaign_choose_winner",
+    "campaign_codes",
     "campaign_create",
     "campaign_finish_if_done",
     "campaign_launch",

@@ -1,5 +1,9 @@
 """Campaign discount codes at checkout: the provider campaigns registers with orders.
 
+A service of campaigns, if not a function: the checkout and the cancellations of the orders app
+call its `reserve`, `redeem` and `release` (through `orders.checkout.discounts`, in their own
+transaction), which write the codes' rows; `quote` only reads.
+
 Each code (`DiscountCode`, made when its message is sent) is single use until `valid_until`,
 and personal. The policy: it pays for an order of the customer it was sent to, or for a walk-in
 sale at the till (she shows the message on her phone without giving her details: the till does
