@@ -12,10 +12,12 @@ class CustomersConfig(AppConfig):
         from customers.erasure import register_erase_hook
         from customers.loyalty import merge_loyalty_accounts
         from customers.merge import register_merge_hook
+        from customers.navigation import SCREENS
         from customers.satisfaction import erase_survey_comments
         from customers.services.devices import erase_devices, on_push_tokens_rejected
         from customers.services.merging import merge_consent_states
         from omni.messaging import push_tokens_rejected
+        from omni.navigation import register_screens
 
         register_merge_hook(merge_consent_states)
         # One loyalty account per customer: two are combined, not both kept. Contacts and
@@ -29,3 +31,4 @@ class CustomersConfig(AppConfig):
         register_erase_hook(erase_devices)
         # The push backends report tokens the provider refused; the register stops using them.
         push_tokens_rejected.connect(on_push_tokens_rejected, dispatch_uid="customers.devices")
+        register_screens(self.label, SCREENS)  # its screens on the staff area pages
