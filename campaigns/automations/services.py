@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import CharField, Exists, F, OuterRef, Q, Value
@@ -111,9 +111,7 @@ def automation_validate(*, spec: AutomationSpec) -> None:
         raise ValidationError(errors)
 
 
-def automation_create(
-    *, spec: AutomationSpec, created_by: AbstractBaseUser | None = None
-) -> Automation:
+def automation_create(*, spec: AutomationSpec, created_by: User | None = None) -> Automation:
     """Store an automation with its steps, and the campaign its messages are sent as.
 
     Raises:
@@ -140,7 +138,7 @@ def automation_create(
     return automation
 
 
-def _campaign_for(automation: Automation, performed_by: AbstractBaseUser | None) -> Campaign:
+def _campaign_for(automation: Automation, performed_by: User | None) -> Campaign:
     if automation.campaign_id is not None:
         return Campaign.objects.select_for_update().get(pk=automation.campaign_id)
     segment = automation.segment
@@ -169,9 +167,7 @@ def _campaign_for(automation: Automation, performed_by: AbstractBaseUser | None)
     return campaign
 
 
-def automation_sync(
-    *, automation: Automation, performed_by: AbstractBaseUser | None = None
-) -> Automation:
+def automation_sync(*, automation: Automation, performed_by: User | None = None) -> Automation:
     """Copy the steps' content to the automation's campaign (one variant per step), which the
     delivery pipeline renders at send time; create that campaign the first time.
 

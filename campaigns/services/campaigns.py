@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -176,7 +176,7 @@ def _record(campaign: Campaign, action: str, performed_by, **detail) -> None:
 def campaign_create(
     *,
     spec: CampaignSpec,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     now: dt.datetime | None = None,
 ) -> Campaign:
     """Store a campaign with its variants and content, scheduled unless it is to go now.
@@ -253,7 +253,7 @@ def campaign_schedule(
     *,
     campaign: Campaign,
     schedule: Schedule,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     now: dt.datetime | None = None,
 ) -> Campaign:
     """Schedule a campaign once or recurring through django-celery-beat (visible in the admin).
@@ -305,9 +305,7 @@ def campaign_schedule(
     return campaign
 
 
-def campaign_cancel(
-    *, campaign: Campaign, performed_by: AbstractBaseUser | None = None
-) -> Campaign:
+def campaign_cancel(*, campaign: Campaign, performed_by: User | None = None) -> Campaign:
     """Stop a campaign: its schedule is disabled and its unsent messages are skipped.
 
     Raises:

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -84,7 +84,7 @@ def run_key(*, campaign: Campaign, now: dt.datetime) -> str:
 def campaign_launch(
     *,
     campaign: Campaign,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     now: dt.datetime | None = None,
 ) -> LaunchResult:
     """Materialise the audience of this run into messages and queue their sending.

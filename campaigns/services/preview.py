@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -111,7 +111,7 @@ def campaign_test_send(
     *,
     contents: Sequence[ChannelContent],
     customer: Customer,
-    user: AbstractBaseUser,
+    user: User,
     promoted_product: Product | None = None,
     discount_percent: Decimal | None = None,
 ) -> SelfSendResult:

@@ -13,7 +13,7 @@ import math
 import uuid
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, Sum
@@ -82,7 +82,7 @@ def loyalty_earn(
     amount: Decimal,
     reference: str,
     channel: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> LoyaltyMovement:
     """Credit the points a purchase of `amount` euros earns, whatever its channel.
 
@@ -184,7 +184,7 @@ def loyalty_spend(
     points: int,
     reference: str,
     channel: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> LoyaltyMovement:
     """Debit `points` used to pay for `reference` (loyalty_points_value gives their euros).
 
@@ -237,7 +237,7 @@ def loyalty_reverse(
     reference: str,
     amount_returned: Decimal,
     total: Decimal,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     return_reference: str = "",
     channel: str = "",
 ) -> LoyaltyMovement | None:
@@ -290,7 +290,7 @@ def loyalty_spend_reverse(
     customer: Customer,
     reference: str,
     channel: str = "",
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> LoyaltyMovement | None:
     """Give back the points spent on `reference` (an order cancelled); None if none were spent."""
     with transaction.atomic():
@@ -319,7 +319,7 @@ def loyalty_spend_return(
     total: Decimal,
     return_reference: str,
     channel: str = "",
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> LoyaltyMovement | None:
     """Give back, pro rata, the points spent on `reference` for goods worth `amount_returned`
     of the `total` they paid for (a return: she gets back in points what she paid in points).
@@ -361,7 +361,7 @@ def loyalty_spend_return(
 
 
 def loyalty_adjust(
-    *, customer: Customer, points: int, reason: str, performed_by: AbstractBaseUser | None
+    *, customer: Customer, points: int, reason: str, performed_by: User | None
 ) -> LoyaltyMovement:
     """Add (or remove, when negative) points by hand, saying why: a goodwill gesture, a fix.
 
@@ -387,9 +387,7 @@ def loyalty_adjust(
         )
 
 
-def merge_loyalty_accounts(
-    *, winner: Customer, loser: Customer, performed_by: AbstractBaseUser | None
-) -> None:
+def merge_loyalty_accounts(*, winner: Customer, loser: Customer, performed_by: User | None) -> None:
     """Move the loser's movements and points into the winner's account (a merge hook).
 
     With one account only, the generic merge moves it as it is; with two, the loser's ledger is

@@ -7,7 +7,7 @@ import hmac
 import json
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -57,7 +57,7 @@ def _rows(queryset) -> list[dict]:
     return [{"id": row["pk"], **row["fields"]} for row in json.loads(text)]
 
 
-def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None) -> dict:
+def customer_export(*, customer: Customer, performed_by: User | None) -> dict:
     """Everything held about a customer as JSON-ready data; logged as a PrivacyRequest.
 
     Related rows are found generically: whatever other apps point at the customer is included,
@@ -79,9 +79,7 @@ def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None
     }
 
 
-def customer_erase(
-    *, customer: Customer, performed_by: AbstractBaseUser | None, reason: str
-) -> PrivacyRequest:
+def customer_erase(*, customer: Customer, performed_by: User | None, reason: str) -> PrivacyRequest:
     """Remove a customer's personal data; the row stays as an anonymised tombstone.
 
     Her email and phone go to the suppression list (one-way hashes) so that she is never targeted

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -122,7 +122,7 @@ def customer_resolve(
     card_number: str | None = None,
     defaults: ProfileChanges | None = None,
     channel: Channel,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> tuple[Customer, bool]:
     """Find the customer holding any of the keys, or create her; return (customer, created).
 
@@ -181,7 +181,7 @@ def _resolve_once(
 
 
 def customer_update(
-    *, customer: Customer, changes: ProfileChanges, performed_by: AbstractBaseUser | None = None
+    *, customer: Customer, changes: ProfileChanges, performed_by: User | None = None
 ) -> Customer:
     """Change a customer's profile; all or nothing.
 

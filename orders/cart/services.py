@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,13 +61,13 @@ class MergeReport:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _by_customer(*, channel: str, performed_by: AbstractBaseUser | None) -> bool:
+def _by_customer(*, channel: str, performed_by: User | None) -> bool:
     """The shopper acted herself: no staff member, and not the back office acting alone."""
     return performed_by is None and channel != Channel.ADMIN
 
 
 def _record(
-    *, cart: Cart, action: str, channel: str, performed_by: AbstractBaseUser | None, **fields
+    *, cart: Cart, action: str, channel: str, performed_by: User | None, **fields
 ) -> CartEvent:
     return CartEvent.objects.create(
         cart=cart,
@@ -146,7 +146,7 @@ def cart_add_line(
     variant: Variant,
     quantity: int,
     channel: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> CartLine:
     """Add `quantity` of `variant`; a variant already in the cart gets the quantities added up.
 
@@ -198,7 +198,7 @@ def cart_set_quantity(
     line_id: int,
     quantity: int,
     channel: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> CartLine:
     """Set the quantity of one line of this cart.
 
@@ -229,7 +229,7 @@ def cart_set_quantity(
 
 
 def cart_remove_line(
-    *, cart: Cart, line_id: int, channel: str, performed_by: AbstractBaseUser | None = None
+    *, cart: Cart, line_id: int, channel: str, performed_by: User | None = None
 ) -> None:
     """Remove one line of this cart.
 
@@ -253,7 +253,7 @@ def cart_remove_line(
         _touch(cart)
 
 
-def cart_record_open(*, cart: Cart, channel: str, performed_by: AbstractBaseUser) -> CartEvent:
+def cart_record_open(*, cart: Cart, channel: str, performed_by: User) -> CartEvent:
     """Note that staff opened the cart (the trail then shows "seen in store")."""
     with transaction.atomic():
         return _record(

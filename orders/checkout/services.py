@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -107,7 +107,7 @@ def vat_of(amount: Decimal, rate: Decimal) -> Decimal:
     return (amount * rate / (Decimal(100) + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+def _actor(user: User | None) -> User | None:
     return user if user is not None and user.is_authenticated else None
 
 
@@ -330,7 +330,7 @@ def order_checkout(
     channel: str,
     fulfilment: FulfilmentChoice,
     payment: PaymentInfo | None,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     loyalty_points: int = 0,
     discount_code: str = "",
     savepoint: bool = True,
