@@ -388,5 +388,6 @@ def automation_steps_run(
         .distinct()
     )
     for campaign_id in list(due_campaigns):
-        dispatch_campaign.delay_on_commit(campaign_id=campaign_id)
+        # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+        dispatch_campaign.delay_on_commit(campaign_id=campaign_id)  # type: ignore[attr-defined]
     return total

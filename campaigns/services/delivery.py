@@ -131,7 +131,8 @@ def campaign_launch(
             performed_by=performed_by,
             detail={"run": run, "messages": messages, "held_out": held_out},
         )
-        dispatch_campaign.delay_on_commit(campaign_id=campaign.pk)
+        # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+        dispatch_campaign.delay_on_commit(campaign_id=campaign.pk)  # type: ignore[attr-defined]
     return LaunchResult(run=run, messages=messages, held_out=held_out)
 
 

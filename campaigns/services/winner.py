@@ -110,6 +110,7 @@ def campaign_choose_winner(
                 "held_out": held_out,
             },
         )
-        dispatch_campaign.delay_on_commit(campaign_id=campaign.pk)
+        # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+        dispatch_campaign.delay_on_commit(campaign_id=campaign.pk)  # type: ignore[attr-defined]
     campaign_finish_if_done(campaign_id=campaign.pk)  # an empty remainder ends the campaign
     return WinnerResult(variant=winner, scores=scores, messages=messages, held_out=held_out)

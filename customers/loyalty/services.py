@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import uuid
 from decimal import Decimal
+from typing import Literal, overload
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -30,6 +31,10 @@ from omni.db import insert_unless_conflict_sql, inserted
 Kind = LoyaltyMovementKind
 
 
+@overload
+def _locked_account(customer: Customer, *, create: Literal[True] = True) -> LoyaltyAccount: ...
+@overload
+def _locked_account(customer: Customer, *, create: bool) -> LoyaltyAccount | None: ...
 def _locked_account(customer: Customer, *, create: bool = True) -> LoyaltyAccount | None:
     """The customer's account, locked until the end of the transaction; created if asked."""
     if not create:
@@ -255,7 +260,7 @@ def loyalty_reverse(
     _check_share(total=total, amount_returned=amount_returned)
     with transaction.atomic():
         account, earn = _locked_movement(customer, kind=Kind.EARN, reference=reference)
-        if earn is None:
+        if account is None or earn is None:
             return None
         key = return_reference or f"auto-{uuid.uuid4().hex}"
         replay = account.movements.filter(
@@ -295,7 +300,9 @@ def loyalty_spend_reverse(
     """Give back the points spent on `reference` (an order cancelled); None if none were spent."""
     with transaction.atomic():
         account = _locked_account(customer, create=False)
-        spend = account and account.movements.filter(kind=Kind.SPEND, reference=reference).first()
+        if account is None:
+            return None
+        spend = account.movements.filter(kind=Kind.SPEND, reference=reference).first()
         if spend is None:
             return None
         replay = _replay(account=account, kind=Kind.REVERSE_SPEND, reference=reference)
@@ -335,7 +342,7 @@ def loyalty_spend_return(
     _check_share(total=total, amount_returned=amount_returned)
     with transaction.atomic():
         account, spend = _locked_movement(customer, kind=Kind.SPEND, reference=reference)
-        if spend is None:
+        if account is None or spend is None:
             return None
         given = account.movements.filter(kind=Kind.REVERSE_SPEND, reference=reference)
         replay = given.filter(key=return_reference).first()

@@ -20,6 +20,7 @@ Merge policy (anonymous cart at login, or two customer profiles merged), in `car
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
@@ -312,7 +313,8 @@ def _close_for_checkout(where: str, params: list, *, chosen: tuple[str, list] | 
     `chosen` (a CTE named chosen), also the id that CTE read: (cart or None, id or None)."""
     table = Cart._meta.db_table
     fields = list(Cart._meta.concrete_fields)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    # A concrete field has a column (the stubs' Field.column allows None).
+    columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in fields)
     now = timezone.now()
     open_ = [status.value for status in OPEN_STATUSES]
     update = (

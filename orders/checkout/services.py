@@ -376,6 +376,7 @@ def order_checkout(
         raise TypeError("pass exactly one of cart and customer")
     with transaction.atomic(savepoint=savepoint):
         if cart is None:
+            assert customer is not None  # exactly one of the two, checked above
             cart = cart_convert_open_of(customer=customer)
             if cart is None:
                 raise EmptyCart()
@@ -408,7 +409,7 @@ def order_checkout(
             customer_id=cart.customer_id,
             channel=channel,
             status=OrderStatus.COMPLETED if sale else OrderStatus.PLACED,
-            store=fulfilment.store if sale else None,
+            store=fulfilment.store if isinstance(fulfilment, StoreSaleChoice) else None,
             cart=cart,
             currency=cart_lines[0].variant.currency,
             subtotal=subtotal,
@@ -486,7 +487,8 @@ def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> tuple[list[CartLine], i
         variant.product = model_from_row(Product, alias, product_names, row[second:third])
         line.variant = variant
         free, safety_stock = row[third], row[third + 1]
-        line.shelf = None if free is None else units_available(free, safety_stock)
+        # An attribute of this read only (not a field), read back with getattr(line, "shelf").
+        line.shelf = None if free is None else units_available(free, safety_stock)  # type: ignore[attr-defined]
         lines.append(line)
     return lines, rows[0][third + 2] if rows else None
 

@@ -59,13 +59,16 @@ DETAIL_FIELDS = frozenset(
     {"carrier", "tracking_number", "pickup_deadline", "rejection_reason", "source_location"}
 )
 # The time each status is reached is stamped on the fulfilment.
-STAMPS = {
+STAMPS: dict[str, str] = {
     S.READY: "ready_at",
     S.COLLECTED: "collected_at",
     S.SHIPPED: "shipped_at",
     S.DELIVERED: "delivered_at",
 }
-NOTIFY = {S.READY: NotificationKind.READY_FOR_PICKUP, S.SHIPPED: NotificationKind.SHIPPED}
+NOTIFY: dict[str, NotificationKind] = {
+    S.READY: NotificationKind.READY_FOR_PICKUP,
+    S.SHIPPED: NotificationKind.SHIPPED,
+}
 EXPIRED_NOTE = "not collected by the deadline"
 SWEEP_BATCH = 500
 
@@ -222,6 +225,7 @@ def pickup_transfer_arrived(
         stock.stock_release(
             reference=moved.reference, performed_by=performed_by, reason="transfer to store"
         )
+        assert moved.source_location is not None  # a fulfilment awaiting a transfer has one
         transfer = stock.stock_transfer_ship(
             source=moved.source_location,
             destination=moved.location,
@@ -394,17 +398,18 @@ def order_cancel(*, order: Order, performed_by: User | None = None, reason: str 
 def order_loyalty_reverse(*, order: Order, performed_by: User | None = None) -> None:
     """Undo the loyalty effects of a cancelled order: take back all it earned, give back what
     was spent on it. Idempotent (keyed by the order number), nothing for a walk-in sale."""
-    if order.customer_id is None:
+    customer = order.customer
+    if customer is None:
         return
     staff = _actor(performed_by)
     with transaction.atomic():
         if order.total > 0:
             loyalty_reverse(
-                customer=order.customer,
+                customer=customer,
                 reference=order.number,
                 amount_returned=order.total,
                 total=order.total,
                 return_reference=f"{order.number}-CANCEL",
                 performed_by=staff,
             )
-        loyalty_spend_reverse(customer=order.customer, reference=order.number, performed_by=staff)
+        loyalty_spend_reverse(customer=customer, reference=order.number, performed_by=staff)

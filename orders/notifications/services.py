@@ -115,7 +115,8 @@ def notification_queued(notification: Notification, *, written: bool) -> Notific
         return Notification.objects.get(idempotency_key=notification.idempotency_key)
     from orders.notifications.tasks import send_notification  # tasks import this module
 
-    send_notification.delay_on_commit(notification.pk)
+    # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+    send_notification.delay_on_commit(notification.pk)  # type: ignore[attr-defined]
     return notification
 
 
@@ -168,7 +169,7 @@ def notification_send(*, notification_id: int) -> Notification | None:
         if customer is not None
         else []
     )
-    if not channels:
+    if customer is None or not channels:
         _finish(notification, status=NotificationStatus.SKIPPED, sent_at=None)
         return notification
     channel = channels[0]  # her preferred channel when she can be reached there
@@ -227,5 +228,6 @@ def notification_sweep(*, now: datetime | None = None) -> int:
         )
         to_send = stuck + pending
         for notification_id in to_send:
-            send_notification.delay_on_commit(notification_id)
+            # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+            send_notification.delay_on_commit(notification_id)  # type: ignore[attr-defined]
     return len(to_send)
