@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -301,7 +302,7 @@ def _send_step(step: AutomationStep, campaign: Campaign, ids: list[int], now: dt
     return inserted
 
 
-def _advance(step: AutomationStep, following: AutomationStep | None, ids, now) -> None:
+def _advance(step: AutomationStep | None, following: AutomationStep | None, ids, now) -> None:
     enrolments = Enrolment.objects.filter(pk__in=ids, status=EnrolmentStatus.ACTIVE)
     if following is None:
         enrolments.update(
@@ -318,11 +319,15 @@ def _claim(now: dt.datetime, limit: int) -> list[tuple[int, int, int]]:
             "pk", flat=True
         )
     )
-    return list(
-        Enrolment.objects.select_for_update(skip_locked=True)
-        .filter(status=EnrolmentStatus.ACTIVE, next_due_at__lte=now, automation_id__in=active)
-        .order_by("next_due_at", "pk")
-        .values_list("pk", "automation_id", "next_position")[:limit]
+    # An active enrolment has a next position (the column is null once it has none).
+    return cast(
+        "list[tuple[int, int, int]]",
+        list(
+            Enrolment.objects.select_for_update(skip_locked=True)
+            .filter(status=EnrolmentStatus.ACTIVE, next_due_at__lte=now, automation_id__in=active)
+            .order_by("next_due_at", "pk")
+            .values_list("pk", "automation_id", "next_position")[:limit]
+        ),
     )
 
 
@@ -341,7 +346,8 @@ def _run_batch(now: dt.datetime, limit: int) -> StepsResult:
         for pk, automation_id, position in claimed:
             if pk in staying:
                 groups[(automation_id, position)].append(pk)
-        steps = defaultdict(list)
+        steps: defaultdict[int, list[AutomationStep]] = defaultdict(list)
+        step: AutomationStep | None
         for step in AutomationStep.objects.filter(
             automation_id__in={automation_id for automation_id, _p in groups}
         ).select_related("automation__campaign"):
@@ -353,7 +359,9 @@ def _run_batch(now: dt.datetime, limit: int) -> StepsResult:
             step = next((s for s in ordered if s.position == position), None)
             following = next((s for s in ordered if s.position > position), None)
             if step is not None and step.variant_id is not None:
-                messages += _send_step(step, step.automation.campaign, ids, now)
+                campaign = step.automation.campaign
+                assert campaign is not None  # _claim takes the automations with a campaign
+                messages += _send_step(step, campaign, ids, now)
             _advance(step, following, ids, now)
     return StepsResult(due=len(claimed), left=left, messages=messages)
 
@@ -366,7 +374,7 @@ def automation_steps_run(
     from campaigns.tasks import dispatch_campaign
 
     now = now or timezone.now()
-    limit = limit or getattr(settings, "OMNI_AUTOMATION_BATCH", 1000)
+    limit = limit or int(getattr(settings, "OMNI_AUTOMATION_BATCH", 1000))
     total = StepsResult()
     while True:
         result = _run_batch(now, limit)

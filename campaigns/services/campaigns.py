@@ -277,6 +277,7 @@ def campaign_schedule(
         task.enabled = True
         task.clocked, task.crontab, task.one_off = None, None, False
         if schedule.kind == ScheduleKind.AT:
+            assert schedule.send_at is not None  # _schedule_errors requires it
             (task.clocked,) = ClockedSchedule.objects.bulk_create(
                 [ClockedSchedule(clocked_time=schedule.send_at)]
             )

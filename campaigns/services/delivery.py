@@ -15,6 +15,8 @@ import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -114,6 +116,7 @@ def campaign_launch(
         campaign.finished_at = None
         if campaign.awaits_winner and campaign.winner_due_at is None:  # a replay keeps it
             # The sweep (campaigns.sweep_messages) picks the winner once this time has come.
+            assert campaign.winner_after is not None  # required with a winner metric
             campaign.winner_due_at = now + dt.timedelta(hours=campaign.winner_after)
         campaign.save(
             update_fields=[
@@ -174,7 +177,7 @@ def _codes(messages: list[Message], now: dt.datetime) -> dict[int, str]:
                 campaign_id=m.campaign_id,
                 message_id=m.pk,
                 customer_id=m.customer_id,
-                percent=m.campaign.discount_percent,
+                percent=cast(Decimal, m.campaign.discount_percent),  # set: with_discount
                 valid_until=now + dt.timedelta(days=m.campaign.discount_valid_days),
             )
             for m in with_discount
@@ -209,7 +212,7 @@ def messages_send_batch(
         .select_related("customer__preferred_store", "campaign__promoted_product", "variant")
         .order_by("pk")
     )
-    contents = {
+    contents: dict[tuple[int | None, str], VariantContent] = {
         (content.variant_id, content.channel): content
         for content in VariantContent.objects.filter(
             variant_id__in={message.variant_id for message in messages}

@@ -144,7 +144,7 @@ def _key(campaign: Campaign, run: str, variant, channel: str | F) -> Concat:
     the expression of the one chosen per customer."""
     text = CharField()
     if isinstance(channel, str):
-        suffix = Value(f"-{channel or 'holdout'}")
+        suffix: Value | Concat = Value(f"-{channel or 'holdout'}")
     else:
         suffix = Concat(Value("-"), channel, output_field=text)
     return Concat(
@@ -229,7 +229,7 @@ def materialise(
         other_variant = Message.objects.filter(
             customer=OuterRef("pk"), campaign=campaign, run=run
         ).exclude(variant=winner)
-        variant = Value(winner.pk)
+        variant: Value | Case = Value(winner.pk)
     else:
         variant = _variant_case(campaign)
 

@@ -133,7 +133,8 @@ def campaign_test_send(
         promoted_product=promoted_product,
         discount_percent=discount_percent,
     )
-    sent, failed = [], []
+    sent: list[str] = []
+    failed: list[str] = []
     for item in rendered:
         subject = _("[Test · %(channel)s] %(subject)s") % {
             "channel": item.channel_label,

@@ -41,11 +41,12 @@ def metric_value(figures: results.Figures, *, metric: str) -> float:
     """A variant's score on `metric` (higher is better)."""
     if metric == WinnerMetric.REVENUE_PER_MESSAGE:
         return float(figures.revenue_per_message)
-    return {
+    rates: dict[str, float] = {
         WinnerMetric.OPEN_RATE: figures.open_rate,
         WinnerMetric.CLICK_RATE: figures.click_rate,
         WinnerMetric.CONVERSION_RATE: figures.conversion_rate,
-    }[metric]
+    }
+    return rates[metric]
 
 
 def best_variant(variants: list[results.Figures], *, metric: str) -> results.Figures:
@@ -95,6 +96,7 @@ def campaign_choose_winner(
             return None
         campaign.refresh_from_db()
         materialise_turn()  # the same turn-taking as launches (the cap)
+        assert best.key is not None  # a variant's figures carry its pk
         winner = CampaignVariant.objects.get(pk=best.key)
         messages, held_out = materialise(
             campaign=campaign, run=campaign.current_run, now=now, winner=winner

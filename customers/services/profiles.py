@@ -106,7 +106,7 @@ def _holders(keys: dict[str, str], *, exclude: int | None = None) -> dict[str, C
     found = Customer.objects.alias(email_lower=Lower("email")).filter(query)
     if exclude is not None:
         found = found.exclude(pk=exclude)
-    holders = {}
+    holders: dict[str, Customer] = {}
     for customer in found:
         for name, value in keys.items():
             current = getattr(customer, name)
