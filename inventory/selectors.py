@@ -106,7 +106,9 @@ def catalogue_products() -> models.QuerySet[Product]:
     )
 
 
-def products_in_stock_at(products: models.QuerySet[Product], *, location: Location):
+def products_in_stock_at(
+    products: models.QuerySet[Product], *, location: Location
+) -> models.QuerySet[Product]:
     """`products` narrowed to those with a unit in stock (not reserved) at `location`."""
     stocked = (
         stock_levels()

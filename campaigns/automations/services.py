@@ -302,7 +302,12 @@ def _send_step(step: AutomationStep, campaign: Campaign, ids: list[int], now: dt
     return inserted
 
 
-def _advance(step: AutomationStep | None, following: AutomationStep | None, ids, now) -> None:
+def _advance(
+    step: AutomationStep | None,
+    following: AutomationStep | None,
+    ids: list[int],
+    now: dt.datetime,
+) -> None:
     enrolments = Enrolment.objects.filter(pk__in=ids, status=EnrolmentStatus.ACTIVE)
     if following is None:
         enrolments.update(

@@ -167,7 +167,7 @@ def campaign_validate(*, spec: CampaignSpec, now: dt.datetime) -> None:
         raise ValidationError(errors)
 
 
-def _record(campaign: Campaign, action: str, performed_by, **detail) -> None:
+def _record(campaign: Campaign, action: str, performed_by: User | None, **detail: object) -> None:
     CampaignEvent.objects.create(
         campaign=campaign, action=action, performed_by=performed_by, detail=detail
     )

@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -187,7 +187,7 @@ def _codes(messages: list[Message], now: dt.datetime) -> dict[int, str]:
     return {m.pk: personalise.discount_code_for(m.pk) for m in with_discount}
 
 
-def _finish(claimed: Q, **fields) -> int:
+def _finish(claimed: Q, **fields: Any) -> int:
     return Message.objects.filter(claimed).update(claim_token=None, **fields)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import uuid
 from decimal import Decimal
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -65,7 +65,7 @@ def _replay(*, account: LoyaltyAccount, kind: str, reference: str) -> LoyaltyMov
     return found
 
 
-def _record(*, account: LoyaltyAccount, points: int, **fields) -> LoyaltyMovement:
+def _record(*, account: LoyaltyAccount, points: int, **fields: Any) -> LoyaltyMovement:
     account.balance += points
     account.save(update_fields=["balance", "updated_at"])
     return LoyaltyMovement.objects.create(account=account, points=points, **fields)

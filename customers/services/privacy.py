@@ -12,6 +12,7 @@ from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,7 +53,7 @@ def is_erased_identity(*, email: str | None, phone: str | None) -> bool:
     return query.exists()
 
 
-def _rows(queryset) -> list[dict]:
+def _rows(queryset: QuerySet) -> list[dict]:
     text = serializers.serialize("json", queryset, cls=DjangoJSONEncoder)
     return [{"id": row["pk"], **row["fields"]} for row in json.loads(text)]
 

@@ -20,7 +20,7 @@ Merge policy (anonymous cart at login, or two customer profiles merged), in `car
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast, overload
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
@@ -68,7 +68,7 @@ def _by_customer(*, channel: str, performed_by: User | None) -> bool:
 
 
 def _record(
-    *, cart: Cart, action: str, channel: str, performed_by: User | None, **fields
+    *, cart: Cart, action: str, channel: str, performed_by: User | None, **fields: Any
 ) -> CartEvent:
     return CartEvent.objects.create(
         cart=cart,
@@ -308,7 +308,15 @@ def _status_of(cart_id: int) -> str | None:
     return Cart.objects.filter(pk=cart_id).values_list("status", flat=True).first()
 
 
-def _close_for_checkout(where: str, params: list, *, chosen: tuple[str, list] | None = None):
+@overload
+def _close_for_checkout(where: str, params: list, *, chosen: None = None) -> Cart | None: ...
+@overload
+def _close_for_checkout(
+    where: str, params: list, *, chosen: tuple[str, list]
+) -> tuple[Cart | None, int | None]: ...
+def _close_for_checkout(
+    where: str, params: list, *, chosen: tuple[str, list] | None = None
+) -> Cart | tuple[Cart | None, int | None] | None:
     """UPDATE the matching open cart to CONVERTED, RETURNING it as a Cart (or None). With
     `chosen` (a CTE named chosen), also the id that CTE read: (cart or None, id or None)."""
     table = Cart._meta.db_table

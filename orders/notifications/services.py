@@ -14,6 +14,7 @@ the provider took the message.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -144,7 +145,7 @@ def _address(customer: Customer, channel: str) -> str:
     return {"email": customer.email, "sms": customer.phone}.get(channel) or str(customer.pk)
 
 
-def _finish(notification: Notification, **fields) -> None:
+def _finish(notification: Notification, **fields: Any) -> None:
     """Record the outcome, only if this attempt still owns the row."""
     Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
         **fields
