@@ -57,6 +57,9 @@ EVERYONE_SEGMENT = "automations: everyone"
 
 @dataclass(frozen=True)
 class StepSpec:
+    """One step of an automation: its channel (or her preferred one), how long after the
+    previous step (or the enrolment) it goes, and its texts per channel."""
+
     channel: str
     delay: dt.timedelta = dt.timedelta()
     email_subject: str = ""
@@ -68,6 +71,9 @@ class StepSpec:
 
 @dataclass(frozen=True)
 class AutomationSpec:
+    """An automation to create: its trigger and steps; the idle hours and days tune the
+    abandoned-cart and win-back triggers, and only events from `starts_at` on enrol."""
+
     name: str
     trigger: str
     steps: tuple[StepSpec, ...]
@@ -227,6 +233,8 @@ def automations_enrol(*, now: dt.datetime | None = None) -> dict[int, int]:
 
 @dataclass(frozen=True)
 class StepsResult:
+    """What one run of the due steps did: enrolments due, those that left, messages written."""
+
     due: int = 0
     left: int = 0
     messages: int = 0

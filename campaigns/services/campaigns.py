@@ -43,6 +43,8 @@ MAX_WINNER_AFTER_HOURS = 24 * 30
 
 @dataclass(frozen=True)
 class ChannelContent:
+    """A variant's text on one channel; `subject` is an e-mail's subject or a push's title."""
+
     channel: str
     body: str
     subject: str = ""
@@ -50,6 +52,8 @@ class ChannelContent:
 
 @dataclass(frozen=True)
 class VariantSpec:
+    """One version of a campaign's content (A, B...), sent to `split_percent` of the audience."""
+
     name: str
     split_percent: int
     contents: tuple[ChannelContent, ...]
@@ -57,6 +61,8 @@ class VariantSpec:
 
 @dataclass(frozen=True)
 class Schedule:
+    """When a campaign goes out: now, once at `send_at`, or on a crontab `recurrence`."""
+
     kind: str = ScheduleKind.NOW
     send_at: dt.datetime | None = None
     recurrence: str = ""  # crontab: "minute hour day-of-month month day-of-week"
@@ -64,6 +70,8 @@ class Schedule:
 
 @dataclass(frozen=True)
 class CampaignSpec:
+    """A campaign to create or update: audience, channels, content variants and rules."""
+
     name: str
     segment: Segment
     channels: tuple[str, ...]

@@ -61,6 +61,8 @@ def materialise_turn() -> None:
 
 @dataclass(frozen=True)
 class LaunchResult:
+    """A launched run: the messages written for it and the customers held out."""
+
     run: str
     messages: int
     held_out: int
@@ -68,6 +70,9 @@ class LaunchResult:
 
 @dataclass(frozen=True)
 class BatchResult:
+    """What one batch of pending messages came to: claimed, then sent, failed, skipped, or
+    waiting again (quiet hours, a retry)."""
+
     claimed: int
     sent: int = 0
     failed: int = 0

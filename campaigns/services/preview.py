@@ -31,6 +31,8 @@ PREVIEW_LINK = "#preview"
 
 
 class NoTestAddress(DomainError):
+    """A test send to a marketer whose account has no e-mail address."""
+
     code = "test_send_refused"
     status_code = 400
     default_detail = gettext_lazy("Your account has no e-mail address to send the test to.")
@@ -38,17 +40,22 @@ class NoTestAddress(DomainError):
 
 @dataclass(frozen=True)
 class RenderedContent:
+    """One channel's subject and body as a customer would receive them."""
+
     channel: str
     subject: str
     body: str
 
     @property
     def channel_label(self) -> str:
+        """The channel's name as the screens show it (translated)."""
         return str(ContactChannel(self.channel).label)
 
 
 @dataclass(frozen=True)
 class SelfSendResult:
+    """A test send: the address it went to, the channels sent and those that failed."""
+
     to: str
     sent: tuple[str, ...]  # channels whose content went out
     failed: tuple[str, ...]

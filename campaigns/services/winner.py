@@ -31,6 +31,9 @@ from campaigns.services.materialise import materialise
 
 @dataclass(frozen=True)
 class WinnerResult:
+    """The A/B test's winner, every variant's score, and the rest of the audience written for
+    it (messages, customers held out)."""
+
     variant: CampaignVariant
     scores: dict[str, float]
     messages: int

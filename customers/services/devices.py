@@ -26,6 +26,8 @@ TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 
 class DeviceRegistration(NamedTuple):
+    """The device now registered for her, and whether its token was new."""
+
     device: Device
     created: bool  # False: the token was known (hers or someone else's) and is hers again now
 

@@ -49,6 +49,7 @@ class ProfileChanges:
     language: str | _Unset = UNSET
 
     def given(self) -> dict[str, Any]:
+        """The fields to change (those not UNSET), by name."""
         return {
             f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != UNSET
         }

@@ -34,6 +34,9 @@ SHORTAGE_REASON = "short after a stock count"
 
 
 class CountResult(NamedTuple):
+    """A stock count's COUNT movement, and the shortages it left (reservations no longer
+    covered)."""
+
     movement: StockMovement
     shortages: list[Shortage]
 

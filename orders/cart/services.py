@@ -43,6 +43,8 @@ MAX_LINE_QUANTITY = 999
 
 @dataclass(frozen=True)
 class MergedLine:
+    """One variant brought into the target cart by a merge, with its quantities."""
+
     variant_id: int
     sku: str
     quantity: int  # units brought over from the source
@@ -53,6 +55,8 @@ class MergedLine:
 
 @dataclass(frozen=True)
 class MergeReport:
+    """A cart merge: the source and target carts and the lines brought over."""
+
     source_id: int
     target_id: int
     lines: tuple[MergedLine, ...]
