@@ -37,6 +37,7 @@ suite:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run -v 0
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -8,7 +8,14 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import ConsentState, ContactChannel, Customer, Device, DoNotContactReason
+from customers.models import (
+    ConsentState,
+    ContactChannel,
+    Customer,
+    CustomerQuerySet,
+    Device,
+    DoNotContactReason,
+)
 from customers.phone import phone_or_none
 from customers.services.privacy import is_erased_identity
 
@@ -134,7 +141,7 @@ def reachable_channels(*, customer: Customer, purpose: MessagePurpose) -> list[s
     return sorted(channels, key=lambda channel: channel != preferred)
 
 
-def marketing_reachable(queryset: QuerySet[Customer], *, channel: str) -> QuerySet[Customer]:
+def marketing_reachable(queryset: CustomerQuerySet, *, channel: str) -> CustomerQuerySet:
     """Narrow `queryset` to the customers a marketing message on `channel` may target.
 
     Set-based twin of reachable_channels(purpose=MARKETING); the erased-identity check relies on

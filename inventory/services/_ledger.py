@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.utils import timezone
@@ -177,7 +177,7 @@ def take_free(
     wanted: Mapping[int, int],
     kind: MovementKind,
     reference: str,
-    performed_by: AbstractBaseUser | None,
+    performed_by: User | None,
     hold: bool = False,
     keep: int = 0,
     along: Sequence[Model] = (),
@@ -289,7 +289,7 @@ def stock_events(
     return events
 
 
-def actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+def actor(user: User | None) -> User | None:
     # The API passes request.user, which may be anonymous for a service account's proxy.
     return user if user is not None and user.is_authenticated else None
 
@@ -303,7 +303,7 @@ class LedgerBatch:
     """
 
     def __init__(
-        self, *, performed_by: AbstractBaseUser | None, thresholds: Mapping[int, int] | None = None
+        self, *, performed_by: User | None, thresholds: Mapping[int, int] | None = None
     ) -> None:
         self.performed_by = actor(performed_by)
         self.thresholds = dict(thresholds or {})
