@@ -10,11 +10,18 @@ ratio from 0.11 to 0.30 between two runs of the same code. Prints checkouts per 
 ratio (target >= 0.25), and the query count of one `order_checkout` for carts of 1, 10 and 50
 lines (target <= 40, the same for all three).
 
+With --without (default: each shortcut of bench/checkout_settings.py's PLAIN in turn, then all of
+them together), one more gunicorn per entry serves the same checkouts with those shortcuts
+swapped for their plain public-API form, loaded in the same alternation: the run prints what each
+shortcut gains end to end (checkouts per second with it / without it), per round and overall, so
+a gain can be told from the noise. `--without none` measures the ratio alone.
+
 Confirmations are queued as in production, to Redis (--broker-url), on a queue of the run's
 own that nobody consumes and that is deleted at the end. (A file-system broker writes a file per
 message inside the request, which production never does.)
 
 .venv/bin/python bench/checkout.py [--workers 2] [--clients 8] [--seconds 10] [--rounds 5]
+                                   [--without each|none|NAME[+NAME...][,...]]
                                    [--database-url postgres://...] [--broker-url redis://...]
 """
 
@@ -31,7 +38,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -137,10 +144,11 @@ def checkout_queries(store, variants) -> dict[int, int]:
 
 
 @contextmanager
-def gunicorn(database_url: str, workers: int) -> Iterator[int]:
+def gunicorn(database_url: str, workers: int, without: str = "") -> Iterator[int]:
     port = _free_port()
     env = {
         **os.environ,
+        "OMNI_BENCH_WITHOUT": without,
         "DATABASE_URL": database_url,
         "DJANGO_ENV": "test",
         "DJANGO_SETTINGS_MODULE": "checkout_settings",
@@ -242,27 +250,55 @@ def posted(
 
 
 def alternated(
-    *, port: int, tokens: list[list[str]], seconds: float, rounds: int
-) -> tuple[float, float]:
-    """Checkouts and insert-one posts per second, each loaded `seconds` in `rounds` slices."""
+    *, ports: dict[str, int], tokens: list[list[str]], seconds: float, rounds: int
+) -> tuple[dict[str, list[int]], list[int]]:
+    """Checkouts posted to each server of `ports` (label -> port), then insert-one posts, each
+    loaded `seconds` in `rounds` slices, in turn. Returns the counts per round: checkouts per
+    label, and inserts."""
     carts = [iter(batch) for batch in tokens]
-    checkouts = inserts = 0
+    slice_seconds = seconds / rounds
+    checkouts: dict[str, list[int]] = {label: [] for label in ports}
+    inserts: list[int] = []
     for _round in range(rounds):
-        checkouts += posted(
-            port=port,
-            path="/api/v1/me/checkout/",
-            body=checkout_body,
-            tokens=carts,
-            seconds=seconds / rounds,
+        for label, port in ports.items():
+            checkouts[label].append(
+                posted(
+                    port=port,
+                    path="/api/v1/me/checkout/",
+                    body=checkout_body,
+                    tokens=carts,
+                    seconds=slice_seconds,
+                )
+            )
+        inserts.append(
+            posted(
+                port=ports[FULL],
+                path="/bench/insert-one/",
+                body=lambda: b"{}",
+                tokens=[iter(batch) for batch in tokens],
+                seconds=slice_seconds,
+            )
         )
-        inserts += posted(
-            port=port,
-            path="/bench/insert-one/",
-            body=lambda: b"{}",
-            tokens=[iter(batch) for batch in tokens],
-            seconds=seconds / rounds,
-        )
-    return checkouts / seconds, inserts / seconds
+    return checkouts, inserts
+
+
+FULL = "as shipped"
+
+
+def without_sets(option: str) -> list[tuple[str, str]]:
+    """(label, OMNI_BENCH_WITHOUT value) of each extra server `--without` asks for."""
+    sys.path.insert(0, str(BENCH_DIR))
+    from checkout_settings import PLAIN
+
+    if option == "none":
+        return []
+    if option == "each":
+        return [(f"without {name}", name) for name in PLAIN] + [("without all", ",".join(PLAIN))]
+    sets = [entry.split("+") for entry in option.split(",") if entry]
+    unknown = {name for entry in sets for name in entry} - set(PLAIN)
+    if unknown:
+        raise SystemExit(f"--without: unknown {sorted(unknown)}; known: {sorted(PLAIN)}")
+    return [(f"without {'+'.join(entry)}", ",".join(entry)) for entry in sets]
 
 
 def main() -> None:
@@ -270,7 +306,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--clients", type=int, default=8, help="client threads")
     parser.add_argument("--seconds", type=float, default=10, help="load time per endpoint")
-    parser.add_argument("--rounds", type=int, default=5, help="slices the two loads alternate in")
+    parser.add_argument("--rounds", type=int, default=5, help="slices the loads alternate in")
+    parser.add_argument(
+        "--without",
+        default="each",
+        help="shortcuts to measure: each (default), none, or NAME[+NAME] entries, comma-separated",
+    )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--broker-url", default=DEFAULT_BROKER, help="a redis:// URL")
     args = parser.parse_args()
@@ -295,16 +336,23 @@ def _drop_queue(broker_url: str, queue: str) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    os.environ["DATABASE_URL"] = args.database_url  # before checkout_settings reads the settings
+    extra = without_sets(args.without)
     setup_django(fresh_database(args.database_url))
     from django.db import connections
 
     seeded = seed(args.clients)
     queries = checkout_queries(seeded["store"], seeded["variants"])
     connections.close_all()
-    with gunicorn(args.database_url, args.workers) as port:
-        checkouts, inserts = alternated(
-            port=port, tokens=seeded["tokens"], seconds=args.seconds, rounds=args.rounds
+    with ExitStack() as servers:
+        ports = {FULL: servers.enter_context(gunicorn(args.database_url, args.workers))}
+        for label, without in extra:
+            ports[label] = servers.enter_context(gunicorn(args.database_url, args.workers, without))
+        counts, insert_counts = alternated(
+            ports=ports, tokens=seeded["tokens"], seconds=args.seconds, rounds=args.rounds
         )
+    checkouts = sum(counts[FULL]) / args.seconds
+    inserts = sum(insert_counts) / args.seconds
     ratio = checkouts / inserts
     flat = len(set(queries.values())) == 1
     print(f"checkouts:            {checkouts:,.1f} per second")
@@ -312,13 +360,33 @@ def run(args: argparse.Namespace) -> None:
     print(f"ratio:                {ratio:.2f} (target >= 0.25)")
     for size, count in queries.items():
         print(f"queries, {size:>2} lines:    {count}")
+    gains = {}
+    for label, rounds in counts.items():
+        if label == FULL:
+            continue
+        per_round = [full / max(other, 1) for full, other in zip(counts[FULL], rounds, strict=True)]
+        gain = sum(counts[FULL]) / max(sum(rounds), 1)
+        gains[label] = {
+            "gain": round(gain, 3),
+            "rounds_min": round(min(per_round), 3),
+            "rounds_max": round(max(per_round), 3),
+            "checkouts_per_second": round(sum(rounds) / args.seconds, 1),
+        }
+        print(
+            f"{label}: {sum(rounds) / args.seconds:,.1f} per second; as shipped gains "
+            f"{gain:.3f}x (rounds {min(per_round):.3f}-{max(per_round):.3f})"
+        )
     report(
         "checkout",
         {
             "checkouts_per_second": round(checkouts, 1),
             "insert_one_per_second": round(inserts, 1),
             "ratio": round(ratio, 4),
+            "ratio_rounds": [
+                round(c / max(i, 1), 3) for c, i in zip(counts[FULL], insert_counts, strict=True)
+            ],
             "queries": {str(size): count for size, count in queries.items()},
+            "shortcut_gains": gains,
             "workers": args.workers,
             "clients": args.clients,
             "seconds": args.seconds,

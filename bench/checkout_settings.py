@@ -1,6 +1,113 @@
 """Settings of bench/checkout.py's gunicorn: the project's, plus a baseline endpoint that only
-inserts one row (bench/checkout_urls.py). Never used outside the benchmark."""
+inserts one row (bench/checkout_urls.py). Never used outside the benchmark.
+
+`OMNI_BENCH_WITHOUT` (comma-separated names of `PLAIN`) swaps shortcuts of the checkout's hot
+path for their plain public-API form in this server, so that bench/checkout.py measures what each
+one gains, with and without, alternating in one run. The swap happens on the server's first
+request (every app is loaded by then) and patches module attributes only: the project's code has
+no switch for it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.signals import request_started
 
 from omni.settings import *  # noqa: F403
 
 ROOT_URLCONF = "checkout_urls"
+
+
+def _plain_insert_together(*groups, ignore_conflicts=()):
+    """`omni.db.insert_together` through the ORM: bulk_create per model; a group that may
+    conflict row by row, each in a savepoint (what Django offers for "unless it exists")."""
+    from django.db import IntegrityError, transaction
+
+    written = []
+    for index, rows in enumerate(groups):
+        if not rows:
+            written.append(0)
+        elif index in ignore_conflicts:
+            count = 0
+            for row in rows:
+                try:
+                    with transaction.atomic():
+                        row.save(force_insert=True)
+                    count += 1
+                except IntegrityError:
+                    pass
+            written.append(count)
+        else:
+            type(rows[0])._default_manager.bulk_create(rows)
+            written.append(len(rows))
+    return written
+
+
+def _plain_update_row(instance, *names):
+    """`omni.db.update_row` as the ORM writes it: `save(update_fields=...)`, compiled each time."""
+    instance.save(update_fields=names)
+    return 1
+
+
+class _NoCache(dict):
+    """A statement cache that keeps nothing: every INSERT is compiled by the ORM."""
+
+    def get(self, key, default=None):
+        return default
+
+    def setdefault(self, key, default=None):
+        return default
+
+    def __contains__(self, key):
+        return False
+
+
+class _FreshSerializer:
+    """A new OrderOutput for every answer instead of one shared instance."""
+
+    def to_representation(self, order):
+        from orders.checkout.api import OrderOutput
+
+        return OrderOutput().to_representation(order)
+
+
+# name -> [(module, attribute, replacement factory)]
+PLAIN = {
+    # omni.db: compiled INSERT shapes kept per process
+    "insert-cache": [("omni.db", "_SHAPES", _NoCache)],
+    # omni.db: several models' rows in one WITH ... INSERT statement
+    "insert-together": [
+        ("inventory.services._ledger", "insert_together", lambda: _plain_insert_together),
+        ("orders.services.checkout", "insert_together", lambda: _plain_insert_together),
+    ],
+    # omni.db: UPDATE by primary key written once per model and fields
+    "update-row": [("orders.services.idempotency", "update_row", lambda: _plain_update_row)],
+    # omni.db.rows_where: LookupField's lookups compiled once (None: the ORM's own query)
+    "lookups": [("omni.api", "rows_where", lambda: lambda *args, **kwargs: None)],
+    # the checkout fills the new order's related managers (_result_cache, _prefetch_done)
+    "prefetched": [("orders.services.checkout", "_prefetched", lambda: lambda *a, **k: None)],
+    # one module-level OrderOutput answers every checkout
+    "shared-serializer": [("orders.checkout.api", "_CHECKOUT_OUTPUT", _FreshSerializer)],
+}
+
+_WITHOUT = [name for name in os.environ.get("OMNI_BENCH_WITHOUT", "").split(",") if name]
+unknown = set(_WITHOUT) - set(PLAIN)
+if unknown:
+    raise SystemExit(f"OMNI_BENCH_WITHOUT: unknown {sorted(unknown)}; known: {sorted(PLAIN)}")
+
+
+def _swap(**_kwargs) -> None:
+    import importlib
+
+    request_started.disconnect(_swap)
+    for name in _WITHOUT:
+        for module, attribute, replacement in PLAIN[name]:
+            target = importlib.import_module(module)
+            if not hasattr(target, attribute):
+                raise SystemExit(f"OMNI_BENCH_WITHOUT={name}: {module}.{attribute} is gone")
+            setattr(target, attribute, replacement())
+
+
+if _WITHOUT:
+    request_started.connect(_swap)

@@ -1,4 +1,4 @@
-"""The campaigns API: one APIView per operation (see ../shared/STYLE.md)."""
+"""The campaigns API: one APIView per operation (see docs/architecture.md)."""
 
 # Mounted under /api/v1/ by omni/urls.py; names listed in API_ROOT appear in the API root.
 urlpatterns: list = []

@@ -1,6 +1,6 @@
 """Channel mix: campaigns on one channel versus two versus three or more, compared by engagement
-rate, purchase rate, average order value, attributed revenue and 90-day retention (PRODUCT.md,
-scenario 9), for the marketers' results page.
+rate, purchase rate, average order value, attributed revenue and 90-day retention, for the
+marketers' results page.
 
 - `channel_mix`: the three groups' figures, for campaigns launched in the last year by default.
 

@@ -14,6 +14,7 @@ import functools
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 from django.db.models import (
@@ -140,8 +141,18 @@ def reachable_on(channel: str) -> Q:
     return granted
 
 
+class ChannelChoice(Protocol):
+    """What chosen_channel reads of a campaign (a Campaign, or an automation step's choice)."""
+
+    @property
+    def channel_list(self) -> list[str]: ...
+
+    @property
+    def channel_mode(self) -> str: ...
+
+
 def chosen_channel(
-    *, campaign: Campaign, channel: str, reachable: Callable[[str], Q] = reachable_on
+    *, campaign: ChannelChoice, channel: str, reachable: Callable[[str], Q] = reachable_on
 ) -> Q:
     """In "preferred" mode, customers for whom `channel` is the one to use: her preferred
     channel when the campaign offers it and she consented, else the first consented channel in

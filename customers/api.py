@@ -1,4 +1,4 @@
-"""The customers API: one APIView per operation (see ../shared/STYLE.md).
+"""The customers API: one APIView per operation (see docs/architecture.md).
 
 Customer-scoped views (/me/...) accept only a customer token (customers/auth.py) and act on the
 customer it names, never on an id taken from the request.

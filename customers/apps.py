@@ -10,6 +10,7 @@ class CustomersConfig(AppConfig):
         # The consent state table is one row per customer and channel: merged by rule, not moved.
         from customers.erasure import register_erase_hook
         from customers.merge import register_merge_hook
+        from customers.navigation import SCREENS
         from customers.services import (
             erase_contact_notes,
             erase_devices,
@@ -19,6 +20,7 @@ class CustomersConfig(AppConfig):
             on_push_tokens_rejected,
         )
         from omni.messaging import push_tokens_rejected
+        from omni.navigation import register_screens
 
         register_merge_hook(merge_consent_states)
         # One loyalty account per customer: two are combined, not both kept. Contacts and
@@ -32,3 +34,4 @@ class CustomersConfig(AppConfig):
         register_erase_hook(erase_devices)
         # The push backends report tokens the provider refused; the register stops using them.
         push_tokens_rejected.connect(on_push_tokens_rejected, dispatch_uid="customers.devices")
+        register_screens(self.label, SCREENS)  # its screens on the staff area pages

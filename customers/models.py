@@ -36,7 +36,7 @@ class Gender(models.TextChoices):
     OTHER = "x", _("Other")
 
 
-class CustomerQuerySet(models.QuerySet):
+class CustomerQuerySet(models.QuerySet["Customer"]):
     def live(self) -> CustomerQuerySet:
         """Profiles that are neither merged into another nor erased."""
         return self.filter(merged_into__isnull=True, erased_at__isnull=True)

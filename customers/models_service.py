@@ -1,7 +1,7 @@
 """Customer service: contacts grouped in conversations, and satisfaction survey answers.
 
 Orders are referred to by their number, not a foreign key: orders depend on customers, never
-the other way round (../shared/STYLE.md).
+the other way round (docs/architecture.md).
 """
 
 from __future__ import annotations

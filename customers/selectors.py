@@ -10,7 +10,14 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, TextChoices
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import ConsentState, ContactChannel, Customer, Device, DoNotContactReason
+from customers.models import (
+    ConsentState,
+    ContactChannel,
+    Customer,
+    CustomerQuerySet,
+    Device,
+    DoNotContactReason,
+)
 from customers.models_service import (
     Contact,
     ContactReason,
@@ -143,7 +150,7 @@ def reachable_channels(*, customer: Customer, purpose: MessagePurpose) -> list[s
     return sorted(channels, key=lambda channel: channel != preferred)
 
 
-def marketing_reachable(queryset: QuerySet[Customer], *, channel: str) -> QuerySet[Customer]:
+def marketing_reachable(queryset: CustomerQuerySet, *, channel: str) -> CustomerQuerySet:
     """Narrow `queryset` to the customers a marketing message on `channel` may target.
 
     Set-based twin of reachable_channels(purpose=MARKETING); the erased-identity check relies on
@@ -166,16 +173,17 @@ def marketing_reachable(queryset: QuerySet[Customer], *, channel: str) -> QueryS
 class ContactReportRow(NamedTuple):
     reason: str
     channel: str
-    count: int
+    # The report's column, named as the template reads it (it shadows tuple.count).
+    count: int  # type: ignore[assignment]
     open_count: int  # contacts whose conversation is still open
 
     @property
     def reason_label(self) -> str:
-        return ContactReason(self.reason).label
+        return str(ContactReason(self.reason).label)
 
     @property
     def channel_label(self) -> str:
-        return ServiceChannel(self.channel).label
+        return str(ServiceChannel(self.channel).label)
 
 
 def contacts_report(*, since: datetime, until: datetime) -> list[ContactReportRow]:

@@ -1,4 +1,4 @@
-"""The inventory API: one APIView per operation (see ../shared/STYLE.md).
+"""The inventory API: one APIView per operation (see docs/architecture.md).
 
 Catalogue, availability and locations are public reads: the web shop shows stock to anyone.
 They are throttled by the default anonymous and user rates, and each runs a fixed number of

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
 from django.db import connection, models
@@ -106,7 +106,9 @@ def catalogue_products() -> models.QuerySet[Product]:
     )
 
 
-def products_in_stock_at(products: models.QuerySet[Product], *, location: Location):
+def products_in_stock_at(
+    products: models.QuerySet[Product], *, location: Location
+) -> models.QuerySet[Product]:
     """`products` narrowed to those with a unit in stock (not reserved) at `location`."""
     stocked = (
         stock_levels()
@@ -120,8 +122,13 @@ def products_in_stock_at(products: models.QuerySet[Product], *, location: Locati
 
 
 class Opening(Protocol):
-    opening_hours: dict
-    pickup_preparation_minutes: int
+    """What opening hours are read from: a Location, or availability's read-only _Place."""
+
+    @property
+    def opening_hours(self) -> dict: ...
+
+    @property
+    def pickup_preparation_minutes(self) -> int: ...
 
 
 def _opening_window(location: Opening, day: date) -> tuple[datetime, datetime] | None:
@@ -208,6 +215,11 @@ class _Place:
 
 _PLACE_FIELDS = [field.name for field in fields(_Place)]
 
+
+def _concrete(name: str) -> models.Field:
+    return cast("models.Field", Location._meta.get_field(name))
+
+
 # On PostgreSQL, availability is one hand-written statement (the ORM cost more to compile the
 # query than PostgreSQL took to run it): the free units (on-hand - reserved) of every stock level
 # of the variants asked, and a fingerprint of the location table. The active locations themselves
@@ -240,7 +252,8 @@ _SQL_NAMES = {
     "variant": Variant._meta.db_table,
     "product": Product._meta.db_table,
     "place_columns": ", ".join(
-        f"l.{Location._meta.pk.column if name == 'pk' else Location._meta.get_field(name).column}"
+        # Every name but pk is a concrete field of Location (not a reverse relation).
+        f"l.{Location._meta.pk.column if name == 'pk' else _concrete(name).column}"
         for name in _PLACE_FIELDS
     ),
 }

@@ -9,7 +9,7 @@ no app, so every app can use it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -19,4 +19,6 @@ User = TypeVar("User", bound="AbstractBaseUser")
 
 def acting_user(user: User | AnonymousUser | None) -> User | None:
     """`user` if it is a signed-in account, else None (anonymous, or no user at all)."""
-    return user if user is not None and user.is_authenticated else None
+    if user is None or not user.is_authenticated:
+        return None
+    return cast("User", user)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable, Sequence
+from typing import TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Field, Model, QuerySet
@@ -234,9 +235,10 @@ def _same(ours: tuple, theirs: tuple) -> bool:
 # --- rows of hand-written statements -----------------------------------------------------------
 
 _CONVERTERS: dict[tuple, list[tuple[int, list, object]]] = {}
+_M = TypeVar("_M", bound=Model)
 
 
-def model_from_row(model: type[Model], alias: str, names: Sequence[str], values) -> Model:
+def model_from_row(model: type[_M], alias: str, names: Sequence[str], values) -> _M:
     """`model.from_db` of a row a hand-written statement read (its columns the fields' `names`,
     attnames), converted as the ORM converts what it reads: the backend's converters, then the
     fields' own (JSON text to objects...)."""

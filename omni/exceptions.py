@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import Promise
+
 
 class DomainError(Exception):
     """A broken business rule. The API answers `status_code` with {"code", "detail", **extra}."""
 
     code = "domain_error"
     status_code = 409
-    default_detail = "The operation breaks a business rule."
+    default_detail: str | Promise = "The operation breaks a business rule."  # or a lazy one
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = str(detail or self.default_detail)

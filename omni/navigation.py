@@ -1,10 +1,13 @@
 """The staff screens' navigation: each entry names the permission that shows it.
 
-Apps add their screens here so that each role sees exactly the areas it may open.
+Apps add their screens here so that each role sees exactly the areas it may open. The project
+package imports no app (docs/architecture.md): each app registers its screens, declared in
+<app>/navigation.py, from its AppConfig.ready.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -38,16 +41,21 @@ class ScreenLink:
     permission: str | None = None
 
 
+# app label -> its screens, in the order the apps registered (INSTALLED_APPS' order).
+_SCREENS: dict[str, tuple[ScreenLink, ...]] = {}
+
+
+def register_screens(app: str, screens: Iterable[ScreenLink]) -> None:
+    """List an app's screens on the area pages; registering the same app again replaces them."""
+    _SCREENS[app] = tuple(screens)
+
+
 def screens_for(user, area: str) -> list[ScreenLink]:
     """Return the screens of an area this user may open, in the apps' order."""
-    from campaigns.navigation import SCREENS as CAMPAIGNS
-    from customers.navigation import SCREENS as CUSTOMERS
-    from inventory.navigation import SCREENS as INVENTORY
-    from orders.navigation import SCREENS as ORDERS
-
     return [
         link
-        for link in (*INVENTORY, *CUSTOMERS, *ORDERS, *CAMPAIGNS)
+        for screens in _SCREENS.values()
+        for link in screens
         if link.area == area and (link.permission is None or user.has_perm(link.permission))
     ]
 

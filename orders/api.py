@@ -1,4 +1,4 @@
-"""The orders API: one APIView per operation (see ../shared/STYLE.md)."""
+"""The orders API: one APIView per operation (see docs/architecture.md)."""
 
 from django.urls import path
 

@@ -9,7 +9,9 @@ class OrdersConfig(AppConfig):
     def ready(self) -> None:
         from customers.erasure import register_erase_hook
         from customers.merge import register_merge_hook
+        from omni.navigation import register_screens
         from orders.customer360 import register_customer360
+        from orders.navigation import SCREENS
         from orders.services import cart_merge_customers, orders_erase_personal_data
 
         # Two profiles merged: their open carts become one before the loser's rows move over,
@@ -18,3 +20,4 @@ class OrdersConfig(AppConfig):
         # An erased customer's orders stay for accounting, without her delivery addresses.
         register_erase_hook(orders_erase_personal_data)
         register_customer360()  # panels and timeline entries of the 360° customer view
+        register_screens(self.label, SCREENS)  # its screens on the staff area pages

@@ -42,7 +42,7 @@ def message_contexts(messages: Iterable[Message]) -> dict[int, dict]:
     enrolments = Enrolment.objects.filter(
         pk__in=[pk for pk in by_message.values() if pk is not None]
     ).select_related("customer", "order", "location", "variant__product")
-    found = {enrolment.pk: enrolment for enrolment in enrolments}
+    found: dict[int | None, Enrolment] = {enrolment.pk: enrolment for enrolment in enrolments}
     result = {}
     for message_id, enrolment_id in by_message.items():
         enrolment = found.get(enrolment_id)

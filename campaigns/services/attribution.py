@@ -20,7 +20,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Model
 from django.utils import timezone
 
 from campaigns.models import (
@@ -51,7 +51,7 @@ def attribution_windows() -> list[tuple[str, str, int]]:
     ]
 
 
-def _table(model) -> str:
+def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 

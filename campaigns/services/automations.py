@@ -12,9 +12,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import (
@@ -68,6 +69,9 @@ EVERYONE_SEGMENT = "automations: everyone"
 
 @dataclass(frozen=True)
 class StepSpec:
+    """One step of an automation: its channel (or her preferred one), how long after the
+    previous step (or the enrolment) it goes, and its texts per channel."""
+
     channel: str
     delay: dt.timedelta = dt.timedelta()
     email_subject: str = ""
@@ -79,6 +83,9 @@ class StepSpec:
 
 @dataclass(frozen=True)
 class AutomationSpec:
+    """An automation to create: its trigger and steps; the idle hours and days tune the
+    abandoned-cart and win-back triggers, and only events from `starts_at` on enrol."""
+
     name: str
     trigger: str
     steps: tuple[StepSpec, ...]
@@ -123,9 +130,7 @@ def automation_validate(*, spec: AutomationSpec) -> None:
         raise ValidationError(errors)
 
 
-def automation_create(
-    *, spec: AutomationSpec, created_by: AbstractBaseUser | None = None
-) -> Automation:
+def automation_create(*, spec: AutomationSpec, created_by: User | None = None) -> Automation:
     """Store an automation with its steps, and the campaign its messages are sent as.
 
     Raises:
@@ -152,7 +157,7 @@ def automation_create(
     return automation
 
 
-def _campaign_for(automation: Automation, performed_by: AbstractBaseUser | None) -> Campaign:
+def _campaign_for(automation: Automation, performed_by: User | None) -> Campaign:
     if automation.campaign_id is not None:
         return Campaign.objects.select_for_update().get(pk=automation.campaign_id)
     segment = automation.segment
@@ -181,9 +186,7 @@ def _campaign_for(automation: Automation, performed_by: AbstractBaseUser | None)
     return campaign
 
 
-def automation_sync(
-    *, automation: Automation, performed_by: AbstractBaseUser | None = None
-) -> Automation:
+def automation_sync(*, automation: Automation, performed_by: User | None = None) -> Automation:
     """Copy the steps' content to the automation's campaign (one variant per step), which the
     delivery pipeline renders at send time; create that campaign the first time.
 
@@ -242,6 +245,8 @@ def automations_enrol(*, now: dt.datetime | None = None) -> dict[int, int]:
 
 @dataclass(frozen=True)
 class StepsResult:
+    """What one run of the due steps did: enrolments due, those that left, messages written."""
+
     due: int = 0
     left: int = 0
     messages: int = 0
@@ -317,7 +322,12 @@ def _send_step(step: AutomationStep, campaign: Campaign, ids: list[int], now: dt
     return inserted
 
 
-def _advance(step: AutomationStep, following: AutomationStep | None, ids, now) -> None:
+def _advance(
+    step: AutomationStep | None,
+    following: AutomationStep | None,
+    ids: list[int],
+    now: dt.datetime,
+) -> None:
     enrolments = Enrolment.objects.filter(pk__in=ids, status=EnrolmentStatus.ACTIVE)
     if following is None:
         enrolments.update(
@@ -334,11 +344,15 @@ def _claim(now: dt.datetime, limit: int) -> list[tuple[int, int, int]]:
             "pk", flat=True
         )
     )
-    return list(
-        Enrolment.objects.select_for_update(skip_locked=True)
-        .filter(status=EnrolmentStatus.ACTIVE, next_due_at__lte=now, automation_id__in=active)
-        .order_by("next_due_at", "pk")
-        .values_list("pk", "automation_id", "next_position")[:limit]
+    # An active enrolment has a next position (the column is null once it has none).
+    return cast(
+        "list[tuple[int, int, int]]",
+        list(
+            Enrolment.objects.select_for_update(skip_locked=True)
+            .filter(status=EnrolmentStatus.ACTIVE, next_due_at__lte=now, automation_id__in=active)
+            .order_by("next_due_at", "pk")
+            .values_list("pk", "automation_id", "next_position")[:limit]
+        ),
     )
 
 
@@ -357,7 +371,8 @@ def _run_batch(now: dt.datetime, limit: int) -> StepsResult:
         for pk, automation_id, position in claimed:
             if pk in staying:
                 groups[(automation_id, position)].append(pk)
-        steps = defaultdict(list)
+        steps: defaultdict[int, list[AutomationStep]] = defaultdict(list)
+        step: AutomationStep | None
         for step in AutomationStep.objects.filter(
             automation_id__in={automation_id for automation_id, _p in groups}
         ).select_related("automation__campaign"):
@@ -369,7 +384,9 @@ def _run_batch(now: dt.datetime, limit: int) -> StepsResult:
             step = next((s for s in ordered if s.position == position), None)
             following = next((s for s in ordered if s.position > position), None)
             if step is not None and step.variant_id is not None:
-                messages += _send_step(step, step.automation.campaign, ids, now)
+                campaign = step.automation.campaign
+                assert campaign is not None  # _claim takes the automations with a campaign
+                messages += _send_step(step, campaign, ids, now)
             _advance(step, following, ids, now)
     return StepsResult(due=len(claimed), left=left, messages=messages)
 
@@ -382,7 +399,7 @@ def automation_steps_run(
     from campaigns.tasks import dispatch_campaign
 
     now = now or timezone.now()
-    limit = limit or getattr(settings, "OMNI_AUTOMATION_BATCH", 1000)
+    limit = limit or int(getattr(settings, "OMNI_AUTOMATION_BATCH", 1000))
     total = StepsResult()
     while True:
         result = _run_batch(now, limit)
@@ -404,7 +421,8 @@ def automation_steps_run(
         .distinct()
     )
     for campaign_id in list(due_campaigns):
-        dispatch_campaign.delay_on_commit(campaign_id=campaign_id)
+        # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+        dispatch_campaign.delay_on_commit(campaign_id=campaign_id)  # type: ignore[attr-defined]
     return total
 
 
@@ -434,8 +452,9 @@ def _enrol(*, automation: Automation, first_step: AutomationStep, now: dt.dateti
     many enrolments were new."""
     trigger = triggers.TRIGGERS[TriggerKind(automation.trigger)](automation, now)
     queryset = trigger.queryset
-    if automation.segment_id is not None:
-        members = segment_members(segment=automation.segment, now=now).values("pk")
+    segment = automation.segment  # no query when there is none
+    if segment is not None:
+        members = segment_members(segment=segment, now=now).values("pk")
         queryset = queryset.annotate(enrolled_customer=trigger.customer).filter(
             enrolled_customer__in=members
         )

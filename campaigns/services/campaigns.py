@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -43,6 +43,8 @@ MAX_WINNER_AFTER_HOURS = 24 * 30
 
 @dataclass(frozen=True)
 class ChannelContent:
+    """A variant's text on one channel; `subject` is an e-mail's subject or a push's title."""
+
     channel: str
     body: str
     subject: str = ""
@@ -50,6 +52,8 @@ class ChannelContent:
 
 @dataclass(frozen=True)
 class VariantSpec:
+    """One version of a campaign's content (A, B...), sent to `split_percent` of the audience."""
+
     name: str
     split_percent: int
     contents: tuple[ChannelContent, ...]
@@ -57,6 +61,8 @@ class VariantSpec:
 
 @dataclass(frozen=True)
 class Schedule:
+    """When a campaign goes out: now, once at `send_at`, or on a crontab `recurrence`."""
+
     kind: str = ScheduleKind.NOW
     send_at: dt.datetime | None = None
     recurrence: str = ""  # crontab: "minute hour day-of-month month day-of-week"
@@ -64,6 +70,8 @@ class Schedule:
 
 @dataclass(frozen=True)
 class CampaignSpec:
+    """A campaign to create or update: audience, channels, content variants and rules."""
+
     name: str
     segment: Segment
     channels: tuple[str, ...]
@@ -167,7 +175,7 @@ def campaign_validate(*, spec: CampaignSpec, now: dt.datetime) -> None:
         raise ValidationError(errors)
 
 
-def _record(campaign: Campaign, action: str, performed_by, **detail) -> None:
+def _record(campaign: Campaign, action: str, performed_by: User | None, **detail: object) -> None:
     CampaignEvent.objects.create(
         campaign=campaign, action=action, performed_by=performed_by, detail=detail
     )
@@ -176,7 +184,7 @@ def _record(campaign: Campaign, action: str, performed_by, **detail) -> None:
 def campaign_create(
     *,
     spec: CampaignSpec,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     now: dt.datetime | None = None,
 ) -> Campaign:
     """Store a campaign with its variants and content, scheduled unless it is to go now.
@@ -253,7 +261,7 @@ def campaign_schedule(
     *,
     campaign: Campaign,
     schedule: Schedule,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     now: dt.datetime | None = None,
 ) -> Campaign:
     """Schedule a campaign once or recurring through django-celery-beat (visible in the admin).
@@ -277,6 +285,7 @@ def campaign_schedule(
         task.enabled = True
         task.clocked, task.crontab, task.one_off = None, None, False
         if schedule.kind == ScheduleKind.AT:
+            assert schedule.send_at is not None  # _schedule_errors requires it
             (task.clocked,) = ClockedSchedule.objects.bulk_create(
                 [ClockedSchedule(clocked_time=schedule.send_at)]
             )
@@ -305,9 +314,7 @@ def campaign_schedule(
     return campaign
 
 
-def campaign_cancel(
-    *, campaign: Campaign, performed_by: AbstractBaseUser | None = None
-) -> Campaign:
+def campaign_cancel(*, campaign: Campaign, performed_by: User | None = None) -> Campaign:
     """Stop a campaign: its schedule is disabled and its unsent messages are skipped.
 
     Raises:

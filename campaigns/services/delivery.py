@@ -15,9 +15,11 @@ import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -59,6 +61,8 @@ def materialise_turn() -> None:
 
 @dataclass(frozen=True)
 class LaunchResult:
+    """A launched run: the messages written for it and the customers held out."""
+
     run: str
     messages: int
     held_out: int
@@ -66,6 +70,9 @@ class LaunchResult:
 
 @dataclass(frozen=True)
 class BatchResult:
+    """What one batch of pending messages came to: claimed, then sent, failed, skipped, or
+    waiting again (quiet hours, a retry)."""
+
     claimed: int
     sent: int = 0
     failed: int = 0
@@ -84,7 +91,7 @@ def run_key(*, campaign: Campaign, now: dt.datetime) -> str:
 def campaign_launch(
     *,
     campaign: Campaign,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     now: dt.datetime | None = None,
 ) -> LaunchResult:
     """Materialise the audience of this run into messages and queue their sending.
@@ -114,6 +121,7 @@ def campaign_launch(
         campaign.finished_at = None
         if campaign.awaits_winner and campaign.winner_due_at is None:  # a replay keeps it
             # The sweep (campaigns.sweep_messages) picks the winner once this time has come.
+            assert campaign.winner_after is not None  # required with a winner metric
             campaign.winner_due_at = now + dt.timedelta(hours=campaign.winner_after)
         campaign.save(
             update_fields=[
@@ -131,7 +139,8 @@ def campaign_launch(
             performed_by=performed_by,
             detail={"run": run, "messages": messages, "held_out": held_out},
         )
-        dispatch_campaign.delay_on_commit(campaign_id=campaign.pk)
+        # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+        dispatch_campaign.delay_on_commit(campaign_id=campaign.pk)  # type: ignore[attr-defined]
     return LaunchResult(run=run, messages=messages, held_out=held_out)
 
 
@@ -173,7 +182,7 @@ def _codes(messages: list[Message], now: dt.datetime) -> dict[int, str]:
                 campaign_id=m.campaign_id,
                 message_id=m.pk,
                 customer_id=m.customer_id,
-                percent=m.campaign.discount_percent,
+                percent=cast(Decimal, m.campaign.discount_percent),  # set: with_discount
                 valid_until=now + dt.timedelta(days=m.campaign.discount_valid_days),
             )
             for m in with_discount
@@ -183,7 +192,7 @@ def _codes(messages: list[Message], now: dt.datetime) -> dict[int, str]:
     return {m.pk: personalise.discount_code_for(m.pk) for m in with_discount}
 
 
-def _finish(claimed: Q, **fields) -> int:
+def _finish(claimed: Q, **fields: Any) -> int:
     return Message.objects.filter(claimed).update(claim_token=None, **fields)
 
 
@@ -208,7 +217,7 @@ def messages_send_batch(
         .select_related("customer__preferred_store", "campaign__promoted_product", "variant")
         .order_by("pk")
     )
-    contents = {
+    contents: dict[tuple[int | None, str], VariantContent] = {
         (content.variant_id, content.channel): content
         for content in VariantContent.objects.filter(
             variant_id__in={message.variant_id for message in messages}

@@ -38,6 +38,7 @@ class CampaignCodes:
     def quote(
         self, *, code: str, customer: Customer | None, subtotal: Decimal, at: datetime
     ) -> Discount | None:
+        """What `code` takes off, if it is a campaign code she may use now; reads only."""
         row = DiscountCode.objects.select_related("campaign").filter(code=code).first()
         if row is None:
             return None
@@ -47,6 +48,12 @@ class CampaignCodes:
     def reserve(
         self, *, code: str, customer: Customer | None, subtotal: Decimal, at: datetime
     ) -> Discount | None:
+        """Take `code` for the checkout in progress: one conditional UPDATE, in its transaction.
+
+        Raises:
+            InvalidDiscountCode: another customer's, used (now or by a concurrent checkout), or
+                expired.
+        """
         hers = Q() if customer is None else Q(customer_id=customer.pk)
         taken = (
             DiscountCode.objects.filter(hers, code=code, valid_until__gt=at)
@@ -62,9 +69,11 @@ class CampaignCodes:
         return _discount(row)
 
     def redeem(self, *, discount: Discount, order: Order) -> None:
+        """Record the order the code paid for (attribution credits its message)."""
         DiscountCode.objects.filter(pk=int(discount.ref)).update(redeemed_order=order)
 
     def release(self, *, order: Order) -> None:
+        """The order was cancelled: its code may pay for another one until it expires."""
         DiscountCode.objects.filter(redeemed_order=order).update(
             redeemed_at=None, redeemed_order=None
         )

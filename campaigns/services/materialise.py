@@ -139,12 +139,12 @@ def _audience(campaign: Campaign, now: dt.datetime) -> QuerySet[AudienceMember]:
     return AudienceMember.objects.all()
 
 
-def _key(campaign: Campaign, run: str, variant, channel: str | F) -> Concat:
+def _key(campaign: Campaign, run: str, variant: Value | Case, channel: str | F) -> Concat:
     """c<campaign>-<run>-v<variant>-u<customer>-<channel or "holdout">; `channel` a name, or
     the expression of the one chosen per customer."""
     text = CharField()
     if isinstance(channel, str):
-        suffix = Value(f"-{channel or 'holdout'}")
+        suffix: Value | Concat = Value(f"-{channel or 'holdout'}")
     else:
         suffix = Concat(Value("-"), channel, output_field=text)
     return Concat(
@@ -172,7 +172,13 @@ def _common(campaign: Campaign, run: str, now: dt.datetime) -> dict:
 
 
 def _holdout(
-    campaign: Campaign, members: QuerySet, per_channel: dict, run: str, now, *, skip_existing: bool
+    campaign: Campaign,
+    members: QuerySet,
+    per_channel: dict,
+    run: str,
+    now: dt.datetime,
+    *,
+    skip_existing: bool,
 ) -> int:
     reachable = Q(pk__in=[])
     for queryset in per_channel.values():
@@ -229,7 +235,7 @@ def materialise(
         other_variant = Message.objects.filter(
             customer=OuterRef("pk"), campaign=campaign, run=run
         ).exclude(variant=winner)
-        variant = Value(winner.pk)
+        variant: Value | Case = Value(winner.pk)
     else:
         variant = _variant_case(campaign)
 
@@ -241,10 +247,10 @@ def materialise(
             return queryset.filter(test_bucket__lt=campaign.test_percent)
         return queryset
 
-    def not_before_on(channel: str):
+    def not_before_on(channel: str) -> Case | Value:
         return rules.not_before(channel=channel, now=now, countries=countries)
 
-    def columns(channel, not_before) -> dict:
+    def columns(channel: str | F, not_before: Case | Value) -> dict:
         return {
             **_common(campaign, run, now),
             "variant_id": variant,
@@ -258,7 +264,7 @@ def materialise(
         # One channel per customer: one statement for all of them (the audience table, the cap's
         # GROUP BY and "already reached" read once, not once per channel).
         audience = narrowed(_one_channel_each(campaign, members, run=run, now=now, started=started))
-        not_before = Case(
+        not_before: Case | Value = Case(
             *(
                 When(chosen_channel=channel, then=not_before_on(channel))
                 for channel in campaign.channel_list
@@ -277,7 +283,7 @@ def materialise(
 
 
 def _one_channel_each(
-    campaign: Campaign, members: QuerySet, *, run: str, now, started: bool
+    campaign: Campaign, members: QuerySet, *, run: str, now: dt.datetime, started: bool
 ) -> QuerySet:
     """In "preferred" mode, each customer with the first channel of the campaign the rules choose
     for her (`rules.channel_rules`: at most one does), under the frequency cap and not

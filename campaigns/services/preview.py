@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,6 +31,8 @@ PREVIEW_LINK = "#preview"
 
 
 class NoTestAddress(DomainError):
+    """A test send to a marketer whose account has no e-mail address."""
+
     code = "test_send_refused"
     status_code = 400
     default_detail = gettext_lazy("Your account has no e-mail address to send the test to.")
@@ -38,17 +40,22 @@ class NoTestAddress(DomainError):
 
 @dataclass(frozen=True)
 class RenderedContent:
+    """One channel's subject and body as a customer would receive them."""
+
     channel: str
     subject: str
     body: str
 
     @property
     def channel_label(self) -> str:
+        """The channel's name as the screens show it (translated)."""
         return str(ContactChannel(self.channel).label)
 
 
 @dataclass(frozen=True)
 class SelfSendResult:
+    """A test send: the address it went to, the channels sent and those that failed."""
+
     to: str
     sent: tuple[str, ...]  # channels whose content went out
     failed: tuple[str, ...]
@@ -111,7 +118,7 @@ def campaign_test_send(
     *,
     contents: Sequence[ChannelContent],
     customer: Customer,
-    user: AbstractBaseUser,
+    user: User,
     promoted_product: Product | None = None,
     discount_percent: Decimal | None = None,
 ) -> SelfSendResult:
@@ -133,7 +140,8 @@ def campaign_test_send(
         promoted_product=promoted_product,
         discount_percent=discount_percent,
     )
-    sent, failed = [], []
+    sent: list[str] = []
+    failed: list[str] = []
     for item in rendered:
         subject = _("[Test · %(channel)s] %(subject)s") % {
             "channel": item.channel_label,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from campaigns.models import Segment
@@ -14,7 +14,7 @@ def segment_create(
     name: str,
     rules: object,
     description: str = "",
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> Segment:
     """Store a segment whose rules are valid.
 

@@ -9,6 +9,7 @@ these run.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q, Value
@@ -37,18 +38,22 @@ WITHDRAWING = {
 
 
 class UnknownMessage(DomainError):
+    """No sent message matches the link or the provider's report."""
+
     code = "unknown_message"
     status_code = 404
     default_detail = _("No message matches this report.")
 
 
 class UnknownReport(DomainError):
+    """A provider reported a status that is not one of REPORTS."""
+
     code = "unknown_report"
     status_code = 400
     default_detail = _("Unknown delivery status.")
 
 
-def _event(message: Message, kind: str, at: dt.datetime, **fields) -> TrackingEvent:
+def _event(message: Message, kind: str, at: dt.datetime, **fields: Any) -> TrackingEvent:
     return TrackingEvent.objects.create(
         message=message,
         customer_id=message.customer_id,
@@ -96,7 +101,9 @@ def message_click(*, message_id: int, url: str, at: dt.datetime | None = None) -
     return True
 
 
-def _withdraw(message: Message, reason: str, evidence: str, channel: str) -> None:
+def _withdraw(
+    message: Message, reason: DoNotContactReason, evidence: str, channel: Channel
+) -> None:
     customer = Customer.objects.live().filter(pk=message.customer_id).first()
     if customer is None:  # merged or erased since: nothing left to withdraw
         return

@@ -31,6 +31,9 @@ from campaigns.services.materialise import materialise
 
 @dataclass(frozen=True)
 class WinnerResult:
+    """The A/B test's winner, every variant's score, and the rest of the audience written for
+    it (messages, customers held out)."""
+
     variant: CampaignVariant
     scores: dict[str, float]
     messages: int
@@ -41,11 +44,12 @@ def metric_value(figures: results.Figures, *, metric: str) -> float:
     """A variant's score on `metric` (higher is better)."""
     if metric == WinnerMetric.REVENUE_PER_MESSAGE:
         return float(figures.revenue_per_message)
-    return {
+    rates: dict[str, float] = {
         WinnerMetric.OPEN_RATE: figures.open_rate,
         WinnerMetric.CLICK_RATE: figures.click_rate,
         WinnerMetric.CONVERSION_RATE: figures.conversion_rate,
-    }[metric]
+    }
+    return rates[metric]
 
 
 def best_variant(variants: list[results.Figures], *, metric: str) -> results.Figures:
@@ -95,6 +99,7 @@ def campaign_choose_winner(
             return None
         campaign.refresh_from_db()
         materialise_turn()  # the same turn-taking as launches (the cap)
+        assert best.key is not None  # a variant's figures carry its pk
         winner = CampaignVariant.objects.get(pk=best.key)
         messages, held_out = materialise(
             campaign=campaign, run=campaign.current_run, now=now, winner=winner
@@ -110,6 +115,7 @@ def campaign_choose_winner(
                 "held_out": held_out,
             },
         )
-        dispatch_campaign.delay_on_commit(campaign_id=campaign.pk)
+        # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+        dispatch_campaign.delay_on_commit(campaign_id=campaign.pk)  # type: ignore[attr-defined]
     campaign_finish_if_done(campaign_id=campaign.pk)  # an empty remainder ends the campaign
     return WinnerResult(variant=winner, scores=scores, messages=messages, held_out=held_out)

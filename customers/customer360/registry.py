@@ -1,6 +1,6 @@
 """What each app contributes to the 360° view: panels and timeline sources.
 
-Customers sits below orders and campaigns (../shared/STYLE.md), so it cannot read their rows. Each
+Customers sits below orders and campaigns (docs/architecture.md), so it cannot read their rows. Each
 app registers, from its AppConfig.ready, a `Section` (a panel of the page) and a `TimelineSource`
 (its entries on the one timeline). The page and the admin both render what the registry returns.
 

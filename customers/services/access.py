@@ -8,12 +8,10 @@ from customers.models import Customer
 from customers.models_access import CustomerAccess
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
-def customer_access_record(
-    *, customer: Customer, user: AbstractBaseUser, screen: str
-) -> CustomerAccess:
+def customer_access_record(*, customer: Customer, user: User, screen: str) -> CustomerAccess:
     """Record that `user` read `customer`'s 360° view from `screen` (an AccessScreen)."""
     # One INSERT is atomic on its own: no transaction.atomic(), whose savepoint would cost two
     # more queries on every page inside a caller's transaction.

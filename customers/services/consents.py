@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,7 +40,7 @@ def _record(
     opt_in_level: str,
     reason: str,
     source: ConsentSource,
-    performed_by: AbstractBaseUser | None,
+    performed_by: User | None,
 ) -> ConsentState:
     if not customer.is_live:
         raise CustomerNotLive()
@@ -78,7 +78,7 @@ def consent_grant(
     channel: ContactChannel,
     source: ConsentSource,
     opt_in_level: OptInLevel = OptInLevel.SINGLE,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> ConsentState:
     """Record that the customer agrees to marketing on `channel`; return the current state.
 
@@ -107,7 +107,7 @@ def consent_withdraw(
     channel: ContactChannel,
     source: ConsentSource,
     reason: DoNotContactReason = DoNotContactReason.UNSUBSCRIBED,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> ConsentState:
     """Record that the customer must not get marketing on `channel` (and why).
 

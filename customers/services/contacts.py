@@ -7,9 +7,10 @@ in `customers/selectors.py`.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,18 +32,22 @@ SUBJECT_LENGTH = 200
 
 
 class ConversationMismatch(DomainError):
+    """The contact names a conversation of another customer."""
+
     code = "conversation_mismatch"
     status_code = 409
     default_detail = _("This conversation belongs to another customer.")
 
 
 class ConversationClosed(DomainError):
+    """The contact continues a conversation that was closed."""
+
     code = "conversation_closed"
     status_code = 409
     default_detail = _("This conversation is closed: start a new one.")
 
 
-def _check_choices(**values: tuple[str, type]) -> None:
+def _check_choices(**values: tuple[str, type[TextChoices]]) -> None:
     errors = {
         name: _("Choose one of the listed values.")
         for name, (value, choices) in values.items()
@@ -59,7 +64,7 @@ def contact_log(
     reason: str,
     outcome: str,
     notes: str,
-    agent: AbstractBaseUser | None,
+    agent: User | None,
     conversation: Conversation | None = None,
     store: Location | None = None,
     direction: str = ContactDirection.INBOUND,
@@ -113,9 +118,7 @@ def _subject(notes: str, reason: str) -> str:
     return (first_line or ContactReason(reason).label)[:SUBJECT_LENGTH]
 
 
-def conversation_close(
-    *, conversation: Conversation, performed_by: AbstractBaseUser | None
-) -> Conversation:
+def conversation_close(*, conversation: Conversation, performed_by: User | None) -> Conversation:
     """Close a conversation (the matter is settled); closing it again changes nothing."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
@@ -128,7 +131,7 @@ def conversation_close(
         return conversation
 
 
-def erase_contact_notes(*, customer: Customer, performed_by: AbstractBaseUser | None) -> None:
+def erase_contact_notes(*, customer: Customer, performed_by: User | None) -> None:
     """Blank what agents wrote about an erased customer; the counts for reports stay."""
     Contact.objects.filter(customer=customer).update(notes="")
     Conversation.objects.filter(customer=customer).update(subject="")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +26,8 @@ TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 
 class DeviceRegistration(NamedTuple):
+    """The device now registered for her, and whether its token was new."""
+
     device: Device
     created: bool  # False: the token was known (hers or someone else's) and is hers again now
 
@@ -93,9 +95,7 @@ def device_register(
     return DeviceRegistration(device=device, created=created)
 
 
-def _disable(
-    device: Device, *, reason: DeviceDisabledReason, by: AbstractBaseUser | None = None
-) -> Device:
+def _disable(device: Device, *, reason: DeviceDisabledReason, by: User | None = None) -> Device:
     device.active = False
     device.disabled_at = timezone.now()
     device.disabled_reason = reason
@@ -108,7 +108,7 @@ def device_unregister(
     *,
     token: str,
     customer: Customer | None = None,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> Device:
     """Stop sending push notifications to this installation: the app says so, or a staff member
     (`performed_by`, kept on the device with its own reason) does it for the customer.
@@ -154,7 +154,7 @@ def devices_disable_rejected(*, tokens: list[str]) -> int:
     return disabled
 
 
-def erase_devices(*, customer: Customer, performed_by: AbstractBaseUser | None) -> None:
+def erase_devices(*, customer: Customer, performed_by: User | None) -> None:
     """Erasure hook: a push token identifies her phone; the rows go with her personal data."""
     Device.objects.filter(customer=customer).delete()
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import uuid
 from decimal import Decimal
+from typing import Any, Literal, overload
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, Sum
@@ -30,6 +31,10 @@ from omni.db import insert_unless_conflict_sql, inserted
 Kind = LoyaltyMovementKind
 
 
+@overload
+def _locked_account(customer: Customer, *, create: Literal[True] = True) -> LoyaltyAccount: ...
+@overload
+def _locked_account(customer: Customer, *, create: bool) -> LoyaltyAccount | None: ...
 def _locked_account(customer: Customer, *, create: bool = True) -> LoyaltyAccount | None:
     """The customer's account, locked until the end of the transaction; created if asked."""
     if not create:
@@ -60,7 +65,7 @@ def _replay(*, account: LoyaltyAccount, kind: str, reference: str) -> LoyaltyMov
     return found
 
 
-def _record(*, account: LoyaltyAccount, points: int, **fields) -> LoyaltyMovement:
+def _record(*, account: LoyaltyAccount, points: int, **fields: Any) -> LoyaltyMovement:
     account.balance += points
     account.save(update_fields=["balance", "updated_at"])
     return LoyaltyMovement.objects.create(account=account, points=points, **fields)
@@ -82,7 +87,7 @@ def loyalty_earn(
     amount: Decimal,
     reference: str,
     channel: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> LoyaltyMovement:
     """Credit the points a purchase of `amount` euros earns, whatever its channel.
 
@@ -184,7 +189,7 @@ def loyalty_spend(
     points: int,
     reference: str,
     channel: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> LoyaltyMovement:
     """Debit `points` used to pay for `reference` (loyalty_points_value gives their euros).
 
@@ -237,7 +242,7 @@ def loyalty_reverse(
     reference: str,
     amount_returned: Decimal,
     total: Decimal,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     return_reference: str = "",
     channel: str = "",
 ) -> LoyaltyMovement | None:
@@ -255,7 +260,7 @@ def loyalty_reverse(
     _check_share(total=total, amount_returned=amount_returned)
     with transaction.atomic():
         account, earn = _locked_movement(customer, kind=Kind.EARN, reference=reference)
-        if earn is None:
+        if account is None or earn is None:
             return None
         key = return_reference or f"auto-{uuid.uuid4().hex}"
         replay = account.movements.filter(
@@ -290,12 +295,14 @@ def loyalty_spend_reverse(
     customer: Customer,
     reference: str,
     channel: str = "",
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> LoyaltyMovement | None:
     """Give back the points spent on `reference` (an order cancelled); None if none were spent."""
     with transaction.atomic():
         account = _locked_account(customer, create=False)
-        spend = account and account.movements.filter(kind=Kind.SPEND, reference=reference).first()
+        if account is None:
+            return None
+        spend = account.movements.filter(kind=Kind.SPEND, reference=reference).first()
         if spend is None:
             return None
         replay = _replay(account=account, kind=Kind.REVERSE_SPEND, reference=reference)
@@ -319,7 +326,7 @@ def loyalty_spend_return(
     total: Decimal,
     return_reference: str,
     channel: str = "",
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> LoyaltyMovement | None:
     """Give back, pro rata, the points spent on `reference` for goods worth `amount_returned`
     of the `total` they paid for (a return: she gets back in points what she paid in points).
@@ -335,7 +342,7 @@ def loyalty_spend_return(
     _check_share(total=total, amount_returned=amount_returned)
     with transaction.atomic():
         account, spend = _locked_movement(customer, kind=Kind.SPEND, reference=reference)
-        if spend is None:
+        if account is None or spend is None:
             return None
         given = account.movements.filter(kind=Kind.REVERSE_SPEND, reference=reference)
         replay = given.filter(key=return_reference).first()
@@ -361,7 +368,7 @@ def loyalty_spend_return(
 
 
 def loyalty_adjust(
-    *, customer: Customer, points: int, reason: str, performed_by: AbstractBaseUser | None
+    *, customer: Customer, points: int, reason: str, performed_by: User | None
 ) -> LoyaltyMovement:
     """Add (or remove, when negative) points by hand, saying why: a goodwill gesture, a fix.
 
@@ -387,9 +394,7 @@ def loyalty_adjust(
         )
 
 
-def merge_loyalty_accounts(
-    *, winner: Customer, loser: Customer, performed_by: AbstractBaseUser | None
-) -> None:
+def merge_loyalty_accounts(*, winner: Customer, loser: Customer, performed_by: User | None) -> None:
     """Move the loser's movements and points into the winner's account (a merge hook).
 
     With one account only, the generic merge moves it as it is; with two, the loser's ledger is

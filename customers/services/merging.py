@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
@@ -29,7 +29,7 @@ def customer_merge(
     *,
     winner: Customer,
     loser: Customer,
-    performed_by: AbstractBaseUser | None,
+    performed_by: User | None,
     reason: str = "",
 ) -> CustomerMerge:
     """Fold `loser` into `winner`: every row pointing at the loser moves, one transaction.
@@ -75,9 +75,7 @@ def customer_merge(
         )
 
 
-def merge_consent_states(
-    *, winner: Customer, loser: Customer, performed_by: AbstractBaseUser | None
-) -> None:
+def merge_consent_states(*, winner: Customer, loser: Customer, performed_by: User | None) -> None:
     """Per channel, the more recent decision of the two profiles becomes the winner's state.
 
     Registered as a merge hook by CustomersConfig.ready; the events themselves move generically.

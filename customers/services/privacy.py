@@ -7,11 +7,12 @@ import hmac
 import json
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,12 +53,12 @@ def is_erased_identity(*, email: str | None, phone: str | None) -> bool:
     return query.exists()
 
 
-def _rows(queryset) -> list[dict]:
+def _rows(queryset: QuerySet) -> list[dict]:
     text = serializers.serialize("json", queryset, cls=DjangoJSONEncoder)
     return [{"id": row["pk"], **row["fields"]} for row in json.loads(text)]
 
 
-def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None) -> dict:
+def customer_export(*, customer: Customer, performed_by: User | None) -> dict:
     """Everything held about a customer as JSON-ready data; logged as a PrivacyRequest.
 
     Related rows are found generically: whatever other apps point at the customer is included,
@@ -79,9 +80,7 @@ def customer_export(*, customer: Customer, performed_by: AbstractBaseUser | None
     }
 
 
-def customer_erase(
-    *, customer: Customer, performed_by: AbstractBaseUser | None, reason: str
-) -> PrivacyRequest:
+def customer_erase(*, customer: Customer, performed_by: User | None, reason: str) -> PrivacyRequest:
     """Remove a customer's personal data; the row stays as an anonymised tombstone.
 
     Her email and phone go to the suppression list (one-way hashes) so that she is never targeted

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -49,6 +49,7 @@ class ProfileChanges:
     language: str | _Unset = UNSET
 
     def given(self) -> dict[str, Any]:
+        """The fields to change (those not UNSET), by name."""
         return {
             f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != UNSET
         }
@@ -106,7 +107,7 @@ def _holders(keys: dict[str, str], *, exclude: int | None = None) -> dict[str, C
     found = Customer.objects.alias(email_lower=Lower("email")).filter(query)
     if exclude is not None:
         found = found.exclude(pk=exclude)
-    holders = {}
+    holders: dict[str, Customer] = {}
     for customer in found:
         for name, value in keys.items():
             current = getattr(customer, name)
@@ -122,7 +123,7 @@ def customer_resolve(
     card_number: str | None = None,
     defaults: ProfileChanges | None = None,
     channel: Channel,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> tuple[Customer, bool]:
     """Find the customer holding any of the keys, or create her; return (customer, created).
 
@@ -181,7 +182,7 @@ def _resolve_once(
 
 
 def customer_update(
-    *, customer: Customer, changes: ProfileChanges, performed_by: AbstractBaseUser | None = None
+    *, customer: Customer, changes: ProfileChanges, performed_by: User | None = None
 ) -> Customer:
     """Change a customer's profile; all or nothing.
 

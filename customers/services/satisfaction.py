@@ -5,7 +5,7 @@ when the customer is erased. The links, their tokens and CSAT are read in
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -18,6 +18,8 @@ from omni.exceptions import DomainError
 
 
 class SurveyAlreadyAnswered(DomainError):
+    """The order's survey has its one answer already."""
+
     code = "survey_already_answered"
     status_code = 409
     default_detail = _("This survey was already answered. Thank you!")
@@ -36,7 +38,7 @@ def survey_answer_record(
     link: SurveyLink,
     score: int,
     comment: str = "",
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> SurveyAnswer:
     """Record the answer to one survey link.
 
@@ -64,6 +66,6 @@ def survey_answer_record(
         raise SurveyAlreadyAnswered() from exc
 
 
-def erase_survey_comments(*, customer: Customer, performed_by: AbstractBaseUser | None) -> None:
+def erase_survey_comments(*, customer: Customer, performed_by: User | None) -> None:
     """Blank the free-text comments of an erased customer; scores stay for CSAT."""
     SurveyAnswer.objects.filter(customer=customer).update(comment="")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.utils import timezone
@@ -178,7 +178,7 @@ def take_free(
     wanted: Mapping[int, int],
     kind: MovementKind,
     reference: str,
-    performed_by: AbstractBaseUser | None,
+    performed_by: User | None,
     hold: bool = False,
     keep: int = 0,
     along: Sequence[Model] = (),
@@ -299,7 +299,7 @@ class LedgerBatch:
     """
 
     def __init__(
-        self, *, performed_by: AbstractBaseUser | None, thresholds: Mapping[int, int] | None = None
+        self, *, performed_by: User | None, thresholds: Mapping[int, int] | None = None
     ) -> None:
         self.performed_by = acting_user(performed_by)
         self.thresholds = dict(thresholds or {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +34,9 @@ SHORTAGE_REASON = "short after a stock count"
 
 
 class CountResult(NamedTuple):
+    """A stock count's COUNT movement, and the shortages it left (reservations no longer
+    covered)."""
+
     movement: StockMovement
     shortages: list[Shortage]
 
@@ -43,7 +46,7 @@ def stock_count(
     location: Location,
     variant_id: int,
     counted: int,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     reference: str = "",
 ) -> CountResult:
     """Record a physical count of one variant: on-hand becomes `counted` (a COUNT row).
@@ -127,7 +130,7 @@ def _resolve(
     shortage: Shortage,
     locked: Shortage,
     *,
-    performed_by: AbstractBaseUser | None,
+    performed_by: User | None,
     **changes: object,
 ) -> None:
     changes = {"resolved_at": timezone.now(), "resolved_by": acting_user(performed_by), **changes}
@@ -141,7 +144,7 @@ def shortage_reallocate(
     *,
     shortage: Shortage,
     location: Location,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     expires_at: datetime | None = None,
 ) -> list[Reservation]:
     """Reserve the shortage's units for the same reference at another location; mark it done.
@@ -171,7 +174,7 @@ def shortage_reallocate(
 
 
 def shortage_cancel(
-    *, shortage: Shortage, performed_by: AbstractBaseUser | None = None, note: str = ""
+    *, shortage: Shortage, performed_by: User | None = None, note: str = ""
 ) -> Shortage:
     """Close a shortage without re-allocating it (the order line will not be served).
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -50,10 +51,13 @@ FALSE = {"0", "false", "no", "n", "non", "faux"}
 
 
 class RowError(NamedTuple):
+    """Why one row of the file was refused, with its line number (the header is line 1)."""
+
     line: int
     message: str
 
     def __str__(self) -> str:
+        """The row's error as the admin and the command show it."""
         return _("line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
 
 
@@ -67,9 +71,11 @@ class ImportReport:
 
     @property
     def ok(self) -> bool:
+        """The file was imported: no row was refused."""
         return not self.errors
 
     def lines(self) -> list[str]:
+        """The report as lines to show: every refused row, or the counts."""
         if self.errors:
             return [str(error) for error in self.errors]
         return [_("%(created)s created, %(updated)s updated.") % vars(self)]
@@ -111,6 +117,8 @@ def read_text(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class ProductRow:
+    """One valid row of a catalogue file: a variant, its product and category."""
+
     line: int
     reference: str
     product_name: str
@@ -218,7 +226,7 @@ def validate_products(text: str) -> tuple[list[ProductRow], ImportReport]:
                     _("product %(reference)s differs from line %(line)s (name, category or VAT)")
                     % {"reference": row.reference, "line": first.line}
                 )
-        if problems:
+        if problems or row is None:
             report.errors.append(RowError(line, "; ".join(problems)))
         else:
             rows.append(row)
@@ -236,7 +244,8 @@ def import_products(text: str) -> ImportReport:
         categories = _categories({row.category for row in rows})
         products = _products(rows, categories)
         existing = Variant.objects.in_bulk([row.sku for row in rows], field_name="sku")
-        new, changed = [], []
+        new: list[Variant] = []
+        changed: list[Variant] = []
         now = timezone.now()  # bulk_update does not set auto_now fields
         for row in rows:
             variant = existing.get(row.sku) or Variant(sku=row.sku)
@@ -298,6 +307,8 @@ def _products(rows: list[ProductRow], categories: dict[str, Category]) -> dict[s
 
 
 class StockRow(NamedTuple):
+    """One valid row of a stock file: the counted quantity of a variant at a location."""
+
     line: int
     location: Location
     variant: Variant
@@ -337,7 +348,7 @@ def validate_stock(text: str) -> tuple[list[StockRow], ImportReport]:
                 _("this location and SKU already appear on line %(line)s") % {"line": seen[key]}
             )
         seen.setdefault(key, line)
-        if problems:
+        if problems or location is None or variant is None:
             report.errors.append(RowError(line, "; ".join(problems)))
         else:
             rows.append(StockRow(line, location, variant, quantity))
@@ -346,7 +357,7 @@ def validate_stock(text: str) -> tuple[list[StockRow], ImportReport]:
     return rows, report
 
 
-def import_stock(text: str, *, reference: str, performed_by=None) -> ImportReport:
+def import_stock(text: str, *, reference: str, performed_by: User | None = None) -> ImportReport:
     """Set the stock of every row to its counted quantity, through the stock services.
 
     Where an article was never stocked at the location it is received as opening stock;
@@ -380,7 +391,13 @@ def import_stock(text: str, *, reference: str, performed_by=None) -> ImportRepor
     return report
 
 
-def _apply_count(row: StockRow, *, stocked: set, reference: str, performed_by) -> None:
+def _apply_count(
+    row: StockRow,
+    *,
+    stocked: set[tuple[int, int]],
+    reference: str,
+    performed_by: User | None,
+) -> None:
     if (row.location.pk, row.variant.pk) in stocked:
         stock_count(
             location=row.location,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -36,7 +36,7 @@ def stock_reserve(
     lines: Sequence[StockLine],
     reference: str,
     expires_at: datetime | None = None,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     for_pickup: bool = False,
     savepoint: bool = True,
 ) -> list[Reservation]:
@@ -99,7 +99,7 @@ def _close(
     reservations: list[Reservation],
     *,
     status: ReservationStatus,
-    performed_by: AbstractBaseUser | None,
+    performed_by: User | None,
     reason: str = "",
 ) -> list[StockMovement]:
     """Close locked, active reservations: sold (SALE rows) or given back (RELEASE rows)."""
@@ -129,7 +129,7 @@ def stock_release(
     *,
     reference: str | None = None,
     reservation_ids: Sequence[int] | None = None,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     reason: str = "",
 ) -> int:
     """Give back the units of the active reservations of a reference (or of these ids).
@@ -158,7 +158,7 @@ def stock_commit(
     *,
     reference: str | None = None,
     reservation_ids: Sequence[int] | None = None,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> list[StockMovement]:
     """Turn held units into a sale: on-hand and reserved both drop (a SALE row per reservation).
 

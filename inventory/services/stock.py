@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -26,7 +26,7 @@ def stock_initialise(
     location: Location,
     lines: Sequence[StockLine],
     reference: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> int:
     """Receive opening stock in bulk where a variant has no stock level yet at the location.
 
@@ -68,7 +68,7 @@ def stock_receive(
     location: Location,
     lines: Sequence[StockLine],
     reference: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> list[StockMovement]:
     """Put delivered units into stock at one location (a RECEIPT row per variant).
 
@@ -94,7 +94,7 @@ def stock_adjust(
     variant_id: int,
     delta: int,
     reason: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     reference: str = "",
 ) -> StockMovement:
     """Correct the on-hand quantity of one variant by `delta` units, for a stated reason.
@@ -138,7 +138,7 @@ def stock_sell(
     location: Location,
     lines: Sequence[StockLine],
     reference: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     savepoint: bool = True,
 ) -> list[StockMovement]:
     """Sell at the till from free stock (on hand minus reserved), all lines or none.
@@ -169,7 +169,7 @@ def stock_return(
     location: Location,
     lines: Sequence[StockLine],
     reference: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     reason: str = "",
 ) -> list[StockMovement]:
     """Put returned units back into stock at the location that takes the return.

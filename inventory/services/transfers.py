@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +32,7 @@ def stock_transfer_ship(
     source: Location,
     destination: Location,
     lines: Sequence[StockLine],
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     reference: str | None = None,
     expected_at: datetime | None = None,
 ) -> Transfer:
@@ -75,9 +75,7 @@ def stock_transfer_ship(
     return transfer
 
 
-def stock_transfer_receive(
-    *, transfer: Transfer, performed_by: AbstractBaseUser | None = None
-) -> Transfer:
+def stock_transfer_receive(*, transfer: Transfer, performed_by: User | None = None) -> Transfer:
     """Put a shipped transfer's units into stock at its destination (TRANSFER_IN rows).
 
     Raises:

@@ -71,7 +71,9 @@ def pickup_options(
                 ready_at=found[0],
                 ready_today=found[1],
                 needs_transfer=found[2],
-                distance_km=round(distance_km(origin, point), 1) if point else None,
+                distance_km=(
+                    round(distance_km(origin, point), 1) if origin is not None and point else None
+                ),
             )
         )
     if origin is not None:

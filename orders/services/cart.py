@@ -20,8 +20,9 @@ Merge policy (anonymous cart at login, or two customer profiles merged), in `car
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast, overload
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,6 +43,8 @@ MAX_LINE_QUANTITY = 999
 
 @dataclass(frozen=True)
 class MergedLine:
+    """One variant brought into the target cart by a merge, with its quantities."""
+
     variant_id: int
     sku: str
     quantity: int  # units brought over from the source
@@ -52,6 +55,8 @@ class MergedLine:
 
 @dataclass(frozen=True)
 class MergeReport:
+    """A cart merge: the source and target carts and the lines brought over."""
+
     source_id: int
     target_id: int
     lines: tuple[MergedLine, ...]
@@ -61,13 +66,13 @@ class MergeReport:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _by_customer(*, channel: str, performed_by: AbstractBaseUser | None) -> bool:
+def _by_customer(*, channel: str, performed_by: User | None) -> bool:
     """The shopper acted herself: no staff member, and not the back office acting alone."""
     return performed_by is None and channel != Channel.ADMIN
 
 
 def _record(
-    *, cart: Cart, action: str, channel: str, performed_by: AbstractBaseUser | None, **fields
+    *, cart: Cart, action: str, channel: str, performed_by: User | None, **fields: Any
 ) -> CartEvent:
     return CartEvent.objects.create(
         cart=cart,
@@ -146,7 +151,7 @@ def cart_add_line(
     variant: Variant,
     quantity: int,
     channel: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> CartLine:
     """Add `quantity` of `variant`; a variant already in the cart gets the quantities added up.
 
@@ -198,7 +203,7 @@ def cart_set_quantity(
     line_id: int,
     quantity: int,
     channel: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> CartLine:
     """Set the quantity of one line of this cart.
 
@@ -229,7 +234,7 @@ def cart_set_quantity(
 
 
 def cart_remove_line(
-    *, cart: Cart, line_id: int, channel: str, performed_by: AbstractBaseUser | None = None
+    *, cart: Cart, line_id: int, channel: str, performed_by: User | None = None
 ) -> None:
     """Remove one line of this cart.
 
@@ -253,7 +258,7 @@ def cart_remove_line(
         _touch(cart)
 
 
-def cart_record_open(*, cart: Cart, channel: str, performed_by: AbstractBaseUser) -> CartEvent:
+def cart_record_open(*, cart: Cart, channel: str, performed_by: User) -> CartEvent:
     """Note that staff opened the cart (the trail then shows "seen in store")."""
     with transaction.atomic():
         return _record(
@@ -307,12 +312,21 @@ def _status_of(cart_id: int) -> str | None:
     return Cart.objects.filter(pk=cart_id).values_list("status", flat=True).first()
 
 
-def _close_for_checkout(where: str, params: list, *, chosen: tuple[str, list] | None = None):
+@overload
+def _close_for_checkout(where: str, params: list, *, chosen: None = None) -> Cart | None: ...
+@overload
+def _close_for_checkout(
+    where: str, params: list, *, chosen: tuple[str, list]
+) -> tuple[Cart | None, int | None]: ...
+def _close_for_checkout(
+    where: str, params: list, *, chosen: tuple[str, list] | None = None
+) -> Cart | tuple[Cart | None, int | None] | None:
     """UPDATE the matching open cart to CONVERTED, RETURNING it as a Cart (or None). With
     `chosen` (a CTE named chosen), also the id that CTE read: (cart or None, id or None)."""
     table = Cart._meta.db_table
     fields = list(Cart._meta.concrete_fields)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    # A concrete field has a column (the stubs' Field.column allows None).
+    columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in fields)
     now = timezone.now()
     open_ = [status.value for status in OPEN_STATUSES]
     update = (

@@ -1,11 +1,11 @@
-""" "Send her a link to finish online": pick a channel she can be reached on, record it on the
+"""Sending her a link to finish online: pick a channel she can be reached on, record it on the
 cart's trail, and send a signed link after commit (orders.tasks.send_cart_link).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core import signing
 from django.db import transaction
 from django.utils import translation
@@ -28,7 +28,7 @@ class TransientDeliveryError(Exception):
     """The channel backend asked to retry later: the task retries with backoff."""
 
 
-def cart_send_link(*, cart: Cart, channel: str, performed_by: AbstractBaseUser | None) -> str:
+def cart_send_link(*, cart: Cart, channel: str, performed_by: User | None) -> str:
     """Queue a signed link to the customer's cart on a channel she consented to; return it.
 
     Raises:
@@ -54,7 +54,8 @@ def cart_send_link(*, cart: Cart, channel: str, performed_by: AbstractBaseUser |
         )
         from orders.tasks import send_cart_link  # the task module imports this one
 
-        send_cart_link.delay_on_commit(event.pk)
+        # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+        send_cart_link.delay_on_commit(event.pk)  # type: ignore[attr-defined]
     return via
 
 

@@ -5,7 +5,7 @@ and applied here by `_merge_locked`.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from customers.models import Channel, Customer
@@ -19,7 +19,7 @@ def cart_merge(
     source: Cart,
     target: Cart,
     channel: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> MergeReport:
     """Merge `source` (an anonymous cart, or one of the same customer) into `target`.
 
@@ -44,7 +44,7 @@ def cart_merge(
 
 
 def cart_merge_customers(
-    *, winner: Customer, loser: Customer, performed_by: AbstractBaseUser | None = None
+    *, winner: Customer, loser: Customer, performed_by: User | None = None
 ) -> MergeReport | None:
     """Before two profiles are merged: fold the loser's open cart into the winner's, so that the
     winner still has one open cart once everything of the loser points at her.
@@ -83,7 +83,7 @@ def _lock_pair(source: Cart, target: Cart) -> tuple[Cart, Cart]:
 
 
 def _merge_locked(
-    *, source: Cart, target: Cart, channel: str, performed_by: AbstractBaseUser | None
+    *, source: Cart, target: Cart, channel: str, performed_by: User | None
 ) -> MergeReport:
     """Apply the merge policy to two carts already locked by the caller."""
     if target.status == CartStatus.CHECKING_OUT:

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import cast
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -138,7 +141,7 @@ def _check_payment(payment: PaymentInfo | None, total: Decimal) -> None:
         raise PaymentMismatch(message, total=str(total), fields={"payment": {"amount": [message]}})
 
 
-def _out_of_stock(lines: list[OrderLine], variant_ids) -> OutOfStock:
+def _out_of_stock(lines: list[OrderLine], variant_ids: Iterable[int]) -> OutOfStock:
     short = set(variant_ids)
     skus = [line.sku for line in lines if line.variant_id in short]
     return OutOfStock(_("Not enough stock for: %(skus)s.") % {"skus": ", ".join(skus)}, skus=skus)
@@ -225,7 +228,9 @@ def _plan(
     return _plan_delivery(lines)
 
 
-def _move_stock(plans: list[_Plan], references: list[str], lines: list[OrderLine], staff) -> None:
+def _move_stock(
+    plans: list[_Plan], references: list[str], lines: list[OrderLine], staff: User | None
+) -> None:
     # Locations in primary-key order: two checkouts served by the same locations lock their stock
     # rows in the same order, so a split delivery never deadlocks with another.
     planned = sorted(
@@ -268,7 +273,7 @@ def _write_order(
     plans: list[_Plan],
     references: list[str],
     payment: PaymentInfo | None,
-    staff,
+    staff: User | None,
 ) -> tuple[list[Fulfilment], list[Payment]]:
     """Write the order with its lines, fulfilments (their lines and first status change),
     payment and confirmation: two statements, whatever the number of lines and fulfilments."""
@@ -323,7 +328,7 @@ def order_checkout(
     channel: str,
     fulfilment: FulfilmentChoice,
     payment: PaymentInfo | None,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     loyalty_points: int = 0,
     discount_code: str = "",
     savepoint: bool = True,
@@ -369,6 +374,7 @@ def order_checkout(
         raise TypeError("pass exactly one of cart and customer")
     with transaction.atomic(savepoint=savepoint):
         if cart is None:
+            assert customer is not None  # exactly one of the two, checked above
             cart = cart_convert_open_of(customer=customer)
             if cart is None:
                 raise EmptyCart()
@@ -401,7 +407,7 @@ def order_checkout(
             customer_id=cart.customer_id,
             channel=channel,
             status=OrderStatus.COMPLETED if sale else OrderStatus.PLACED,
-            store=fulfilment.store if sale else None,
+            store=fulfilment.store if isinstance(fulfilment, StoreSaleChoice) else None,
             cart=cart,
             currency=cart_lines[0].variant.currency,
             subtotal=subtotal,
@@ -423,10 +429,13 @@ def order_checkout(
     return order
 
 
-def _columns(model, alias: str) -> tuple[list[str], str]:
+def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
     fields = model._meta.concrete_fields
     names = [field.attname for field in fields]
-    return names, ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+    # A concrete field has a column (the stubs' Field.column allows None).
+    return names, ", ".join(
+        f"{alias}.{connection.ops.quote_name(cast(str, f.column))}" for f in fields
+    )
 
 
 @functools.cache
@@ -479,12 +488,13 @@ def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> tuple[list[CartLine], i
         variant.product = model_from_row(Product, alias, product_names, row[second:third])
         line.variant = variant
         free, safety_stock = row[third], row[third + 1]
-        line.shelf = None if free is None else units_available(free, safety_stock)
+        # An attribute of this read only (not a field), read back with getattr(line, "shelf").
+        line.shelf = None if free is None else units_available(free, safety_stock)  # type: ignore[attr-defined]
         lines.append(line)
     return lines, rows[0][third + 2] if rows else None
 
 
-def _prefetched(instance, **related: list) -> None:
+def _prefetched(instance: Model, **related: list) -> None:
     """Fill `instance`'s related managers as `prefetch_related` would, from rows just written.
 
     `.all()` then reads these rows; `.filter()`, `.get()` and `refresh_from_db()` still query.
@@ -495,7 +505,7 @@ def _prefetched(instance, **related: list) -> None:
         queryset._result_cache = rows
         queryset._prefetch_done = True
         cache[name] = queryset
-    instance._prefetched_objects_cache = cache
+    instance._prefetched_objects_cache = cache  # type: ignore[attr-defined]  # Django's, unstubbed
 
 
 def _points_discount(cart: Cart, points: int, payable: Decimal) -> Decimal:
@@ -551,7 +561,7 @@ def _customer_of(cart: Cart, *, given: Cart) -> Customer | None:
     return Customer.objects.get(pk=cart.customer_id)
 
 
-def _loyalty(order: Order, customer: Customer | None, points: int, staff) -> None:
+def _loyalty(order: Order, customer: Customer | None, points: int, staff: User | None) -> None:
     """Spend the points used to pay, then earn on what was paid: one rule set, every channel."""
     if customer is None:
         return
@@ -581,7 +591,7 @@ def _ship_to(fulfilment: FulfilmentChoice) -> dict[str, str]:
     return {f"ship_to_{name}": value for name, value in asdict(address).items()}
 
 
-def _payment_row(order: Order, payment: PaymentInfo, staff) -> Payment:
+def _payment_row(order: Order, payment: PaymentInfo, staff: User | None) -> Payment:
     return Payment(
         order=order,
         provider=payment.provider,

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -60,13 +60,16 @@ DETAIL_FIELDS = frozenset(
     {"carrier", "tracking_number", "pickup_deadline", "rejection_reason", "source_location"}
 )
 # The time each status is reached is stamped on the fulfilment.
-STAMPS = {
+STAMPS: dict[str, str] = {
     S.READY: "ready_at",
     S.COLLECTED: "collected_at",
     S.SHIPPED: "shipped_at",
     S.DELIVERED: "delivered_at",
 }
-NOTIFY = {S.READY: NotificationKind.READY_FOR_PICKUP, S.SHIPPED: NotificationKind.SHIPPED}
+NOTIFY: dict[str, NotificationKind] = {
+    S.READY: NotificationKind.READY_FOR_PICKUP,
+    S.SHIPPED: NotificationKind.SHIPPED,
+}
 EXPIRED_NOTE = "not collected by the deadline"
 SWEEP_BATCH = 500
 
@@ -103,7 +106,7 @@ def _check(fulfilment: Fulfilment, to_status: str, details: dict[str, Any]) -> N
         raise ShippingDetailsRequired
 
 
-def _move_stock(fulfilment: Fulfilment, performed_by: AbstractBaseUser | None, note: str) -> None:
+def _move_stock(fulfilment: Fulfilment, performed_by: User | None, note: str) -> None:
     if fulfilment.status in machine.COMMITS_STOCK:
         stock.stock_commit(reference=fulfilment.reference, performed_by=performed_by)
     elif fulfilment.status in machine.RELEASES_STOCK:
@@ -137,7 +140,7 @@ def fulfilment_transition(
     *,
     fulfilment: Fulfilment,
     to_status: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     note: str = "",
     **details: Any,
 ) -> Fulfilment:
@@ -183,7 +186,7 @@ def fulfilment_transition(
     return locked
 
 
-def _order_cancelled(order: Order, performed_by: AbstractBaseUser | None) -> None:
+def _order_cancelled(order: Order, performed_by: User | None) -> None:
     discount_release(order=order)
     order_loyalty_reverse(order=order, performed_by=performed_by)
 
@@ -192,7 +195,7 @@ def _order_cancelled(order: Order, performed_by: AbstractBaseUser | None) -> Non
 
 
 def pickup_transfer_arrived(
-    *, fulfilment: Fulfilment, performed_by: AbstractBaseUser | None = None
+    *, fulfilment: Fulfilment, performed_by: User | None = None
 ) -> Fulfilment:
     """The units held at the source reached the pickup store: hold them there instead.
 
@@ -219,6 +222,7 @@ def pickup_transfer_arrived(
         stock.stock_release(
             reference=moved.reference, performed_by=performed_by, reason="transfer to store"
         )
+        assert moved.source_location is not None  # a fulfilment awaiting a transfer has one
         transfer = stock.stock_transfer_ship(
             source=moved.source_location,
             destination=moved.location,
@@ -235,7 +239,7 @@ def pickup_transfer_arrived(
     return moved
 
 
-def pickup_mark_ready(*, fulfilment: Fulfilment, performed_by: AbstractBaseUser) -> Fulfilment:
+def pickup_mark_ready(*, fulfilment: Fulfilment, performed_by: User) -> Fulfilment:
     """Staff picked the order: it is ready, to collect within OMNI_PICKUP_DAYS days.
 
     Queues the "ready for pickup" notification (with the code and the store).
@@ -256,7 +260,7 @@ def _normalise(code: str) -> str:
 def pickup_collect(
     *,
     fulfilment: Fulfilment,
-    performed_by: AbstractBaseUser,
+    performed_by: User,
     code: str | None = None,
     identity_checked: bool = False,
 ) -> Fulfilment:
@@ -347,7 +351,7 @@ def pickups_send_reminders(*, now: datetime | None = None, limit: int = SWEEP_BA
 
 
 def fulfilment_cancel(
-    *, fulfilment: Fulfilment, performed_by: AbstractBaseUser | None = None, reason: str = ""
+    *, fulfilment: Fulfilment, performed_by: User | None = None, reason: str = ""
 ) -> Fulfilment:
     """Cancel one fulfilment and give its held stock back.
 
@@ -359,9 +363,7 @@ def fulfilment_cancel(
     )
 
 
-def order_cancel(
-    *, order: Order, performed_by: AbstractBaseUser | None = None, reason: str = ""
-) -> Order:
+def order_cancel(*, order: Order, performed_by: User | None = None, reason: str = "") -> Order:
     """Cancel every fulfilment of the order not yet final, giving its stock back.
 
     Cancelling a cancelled order changes nothing.
@@ -390,20 +392,21 @@ def order_cancel(
     return locked
 
 
-def order_loyalty_reverse(*, order: Order, performed_by: AbstractBaseUser | None = None) -> None:
+def order_loyalty_reverse(*, order: Order, performed_by: User | None = None) -> None:
     """Undo the loyalty effects of a cancelled order: take back all it earned, give back what
     was spent on it. Idempotent (keyed by the order number), nothing for a walk-in sale."""
-    if order.customer_id is None:
+    customer = order.customer
+    if customer is None:
         return
     staff = acting_user(performed_by)
     with transaction.atomic():
         if order.total > 0:
             loyalty_reverse(
-                customer=order.customer,
+                customer=customer,
                 reference=order.number,
                 amount_returned=order.total,
                 total=order.total,
                 return_reference=f"{order.number}-CANCEL",
                 performed_by=staff,
             )
-        loyalty_spend_reverse(customer=order.customer, reference=order.number, performed_by=staff)
+        loyalty_spend_reverse(customer=customer, reference=order.number, performed_by=staff)

@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 
@@ -25,13 +25,13 @@ from orders.models import CheckoutRequest, Order
 from orders.services.checkout import order_checkout
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from customers.models import Customer
     from orders.checkout.types import FulfilmentChoice, PaymentInfo
     from orders.models import Cart
 
-MAX_KEY_LENGTH = CheckoutRequest._meta.get_field("key").max_length
+MAX_KEY_LENGTH = 100  # CheckoutRequest.key
 CREATED = 201
 
 
@@ -79,7 +79,7 @@ def order_checkout_idempotent(
     channel: str,
     fulfilment: FulfilmentChoice,
     payment: PaymentInfo | None,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     loyalty_points: int = 0,
     discount_code: str = "",
 ) -> CheckoutAnswer:
@@ -100,10 +100,11 @@ def order_checkout_idempotent(
     with transaction.atomic():
         record = _claim(scope=scope, key=key, fingerprint=fingerprint)
         if record.response_status is not None:
+            # A completed key: _complete stored its order and answer in the same UPDATE.
             return CheckoutAnswer(
                 status=record.response_status,
-                data=json.loads(record.response_body),
-                order_id=record.order_id,
+                data=json.loads(cast(str, record.response_body)),
+                order_id=cast(int, record.order_id),
                 replayed=True,
             )
         order = order_checkout(

@@ -14,6 +14,7 @@ the provider took the message.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -115,7 +116,8 @@ def notification_queued(notification: Notification, *, written: bool) -> Notific
         return Notification.objects.get(idempotency_key=notification.idempotency_key)
     from orders.notifications.tasks import send_notification  # tasks import this module
 
-    send_notification.delay_on_commit(notification.pk)
+    # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+    send_notification.delay_on_commit(notification.pk)  # type: ignore[attr-defined]
     return notification
 
 
@@ -143,7 +145,7 @@ def _address(customer: Customer, channel: str) -> str:
     return {"email": customer.email, "sms": customer.phone}.get(channel) or str(customer.pk)
 
 
-def _finish(notification: Notification, **fields) -> None:
+def _finish(notification: Notification, **fields: Any) -> None:
     """Record the outcome, only if this attempt still owns the row."""
     Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
         **fields
@@ -168,7 +170,7 @@ def notification_send(*, notification_id: int) -> Notification | None:
         if customer is not None
         else []
     )
-    if not channels:
+    if customer is None or not channels:
         _finish(notification, status=NotificationStatus.SKIPPED, sent_at=None)
         return notification
     channel = channels[0]  # her preferred channel when she can be reached there
@@ -227,5 +229,6 @@ def notification_sweep(*, now: datetime | None = None) -> int:
         )
         to_send = stuck + pending
         for notification_id in to_send:
-            send_notification.delay_on_commit(notification_id)
+            # Celery's Django fixup makes every task a DjangoTask; celery-types types them as Task.
+            send_notification.delay_on_commit(notification_id)  # type: ignore[attr-defined]
     return len(to_send)

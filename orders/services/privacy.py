@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from customers.models import Customer
 from orders.models import Cart, Order
@@ -10,9 +10,7 @@ from orders.models import Cart, Order
 ADDRESS_FIELDS = ("name", "line1", "line2", "postal_code", "city", "country", "phone")
 
 
-def orders_erase_personal_data(
-    *, customer: Customer, performed_by: AbstractBaseUser | None = None
-) -> int:
+def orders_erase_personal_data(*, customer: Customer, performed_by: User | None = None) -> int:
     """Delete her carts (lines and channel trail go with them) and blank the delivery
     addresses of her orders; runs inside customer_erase's transaction.
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -41,16 +41,20 @@ CENT = Decimal("0.01")
 
 @dataclass(frozen=True)
 class ReturnableLine:
+    """An order line with the units handed over to the customer and those returned since."""
+
     line: OrderLine
     handed_over: int
     returned: int
 
     @property
     def returnable(self) -> int:
+        """Units that may still come back."""
         return max(self.handed_over - self.returned, 0)
 
     @property
     def unit_paid(self) -> Decimal:
+        """What one unit cost her, after a discount code (to the cent)."""
         return (self.line.line_total / self.line.quantity).quantize(CENT, ROUND_HALF_UP)
 
 
@@ -79,7 +83,11 @@ def _with_counts(lines: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
 def returnable_lines(*, order: Order) -> list[ReturnableLine]:
     """The order's lines with the units handed over and already returned (one query)."""
     return [
-        ReturnableLine(line=line, handed_over=line.handed_over_units, returned=line.returned_units)
+        ReturnableLine(
+            line=line,
+            handed_over=line.handed_over_units,  # type: ignore[attr-defined]  # annotated
+            returned=line.returned_units,  # type: ignore[attr-defined]  # annotated
+        )
         for line in _with_counts(OrderLine.objects.filter(order=order).order_by("pk"))
     ]
 
@@ -102,7 +110,7 @@ def return_create(
     lines: Sequence[tuple[int, int]],
     reason: str,
     refund_amount: Decimal,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
     refund_reference: str = "",
 ) -> Return:
     """Take back units of an order at `location`: put them into stock there, record the refund.
@@ -186,17 +194,23 @@ def _paid_in_money(order: Order, goods: Decimal) -> Decimal:
 
 
 def _reverse_points(
-    order: Order, return_request: Return, location: Location, staff, *, goods: Decimal
+    order: Order,
+    return_request: Return,
+    location: Location,
+    staff: User | None,
+    *,
+    goods: Decimal,
 ) -> None:
     """Take back the points the refunded share of the order earned, and give back the points
     spent on the returned goods (none of either for a walk-in sale)."""
-    if order.customer_id is None or order.total <= 0:
+    customer = order.customer
+    if customer is None or order.total <= 0:
         return
     staff = acting_user(staff)
     channel = Channel.STORE if location.is_store else ""
     key = f"{order.number}-R{return_request.pk}"
     loyalty_reverse(
-        customer=order.customer,
+        customer=customer,
         reference=order.number,
         amount_returned=return_request.refund_amount,
         total=order.total,
@@ -206,7 +220,7 @@ def _reverse_points(
     )
     if order.discount_total and order.subtotal > 0:
         loyalty_spend_return(
-            customer=order.customer,
+            customer=customer,
             reference=order.number,
             amount_returned=goods,
             total=order.subtotal,

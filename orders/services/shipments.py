@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -48,7 +48,7 @@ def _require_ship_from_store(fulfilment: Fulfilment) -> None:
         raise NotShipFromStore
 
 
-def shipment_accept(*, fulfilment: Fulfilment, performed_by: AbstractBaseUser) -> Fulfilment:
+def shipment_accept(*, fulfilment: Fulfilment, performed_by: User) -> Fulfilment:
     """The store asked to ship from store takes the parcel on.
 
     Raises:
@@ -62,7 +62,7 @@ def shipment_accept(*, fulfilment: Fulfilment, performed_by: AbstractBaseUser) -
 
 
 def shipment_start_picking(
-    *, fulfilment: Fulfilment, performed_by: AbstractBaseUser | None = None
+    *, fulfilment: Fulfilment, performed_by: User | None = None
 ) -> Fulfilment:
     """Picking of the parcel has started.
 
@@ -79,7 +79,7 @@ def shipment_ship(
     fulfilment: Fulfilment,
     carrier: str,
     tracking_number: str,
-    performed_by: AbstractBaseUser | None = None,
+    performed_by: User | None = None,
 ) -> Fulfilment:
     """The parcel left with a carrier: the held units become a sale; the customer is told.
 
@@ -96,9 +96,7 @@ def shipment_ship(
     )
 
 
-def shipment_deliver(
-    *, fulfilment: Fulfilment, performed_by: AbstractBaseUser | None = None
-) -> Fulfilment:
+def shipment_deliver(*, fulfilment: Fulfilment, performed_by: User | None = None) -> Fulfilment:
     """The carrier delivered the parcel.
 
     Raises:
@@ -110,7 +108,7 @@ def shipment_deliver(
 
 
 def shipment_reject(
-    *, fulfilment: Fulfilment, reason: str, performed_by: AbstractBaseUser | None = None
+    *, fulfilment: Fulfilment, reason: str, performed_by: User | None = None
 ) -> list[Fulfilment]:
     """The store cannot ship the parcel: release its stock and re-allocate its lines elsewhere.
 
@@ -154,7 +152,7 @@ def shipment_reject(
 
 
 def _reallocate(
-    *, order: Order, rejected: Fulfilment, performed_by: AbstractBaseUser | None
+    *, order: Order, rejected: Fulfilment, performed_by: User | None
 ) -> list[Fulfilment]:
     """New fulfilments for the rejected lines, reserved; [] when they cannot all be covered."""
     pool: dict[int, list[list[int]]] = defaultdict(list)  # variant -> [[order line, units]]
@@ -184,7 +182,7 @@ def _create_delivery(
     proposal: Proposal,
     pool: dict[int, list[list[int]]],
     rejected: Fulfilment,
-    performed_by: AbstractBaseUser | None,
+    performed_by: User | None,
 ) -> Fulfilment:
     fulfilment = Fulfilment.objects.create(
         order=order,

@@ -1,4 +1,4 @@
-"""PRODUCT.md scenarios 1 (the abandoned-cart automation) and 6 (the welcome series), through
+"""The scenarios of the abandoned-cart automation and of the welcome series, through
 the customers and cart services and the beat tasks."""
 
 from __future__ import annotations

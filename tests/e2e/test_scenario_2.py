@@ -1,4 +1,4 @@
-"""Scenario 2 in a real browser: the cart follows her into the store (../shared/PRODUCT.md).
+"""Scenario 2 in a real browser: the cart follows her from the app into the store.
 
 Léa fills her cart on the phone app (the API, over HTTP); in the store a salesperson signs in,
 finds her by phone, sees the cart with the stock of her store, sells it at the till, and Léa's

@@ -1,4 +1,4 @@
-"""Scenario 8 in a real browser: service with memory (../shared/PRODUCT.md).
+"""Scenario 8 in a real browser: service with memory of her chat and her cart.
 
 Léa chatted about her order and left a dress in her cart on the app; now she calls. The agent
 signs in, finds her, opens her 360° view, sees the chat and the cart, logs the call in the same
