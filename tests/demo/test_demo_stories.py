@@ -53,6 +53,18 @@ def database_url(name: str) -> str:
     return f"postgres://{user}{password}@{host}{port}/{name}"
 
 
+def drop(name: str) -> str | None:
+    """Drop database `name` (its sessions ended first); the error, if that failed."""
+    try:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server()) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+    except psycopg.Error as error:
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
 def test_the_demo_stories_pass_on_a_fresh_postgresql_database(tmp_path):
     name = f"omni_demo_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(dbname="postgres", autocommit=True, **server()) as admin:
@@ -76,10 +88,8 @@ def test_the_demo_stories_pass_on_a_fresh_postgresql_database(tmp_path):
             check=False,
         )
     finally:
-        with psycopg.connect(dbname="postgres", autocommit=True, **server()) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        # Whatever happened; a failed drop is told after the stories' own output.
+        dropped = drop(name)
 
     summary = re.search(r"(\d+) of (\d+) flows pass", done.stdout)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-12000:]
@@ -87,3 +97,4 @@ def test_the_demo_stories_pass_on_a_fresh_postgresql_database(tmp_path):
     passed, ran = int(summary[1]), int(summary[2])
     assert passed == ran, summary[0]
     assert ran >= 15, summary[0]
+    assert dropped is None, f"{name} was not dropped: {dropped}"
