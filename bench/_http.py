@@ -196,7 +196,7 @@ def _seed(database_url: str, stores: int, products: int) -> int:
     setup_django(fresh_database(database_url))
     from django.db import connections
 
-    from omni import demo
+    from demo import seed as demo
 
     rng = random.Random(1)
     locations = demo.seed_locations(stores=stores)

@@ -1,7 +1,7 @@
 """bench/campaign.py's data: seed_demo's customers and orders, plus what a campaign looks at.
 
 Consents (with their events), a few suppressed (erased-identity) profiles and customers already
-at the frequency cap are written set-based, straight into the tables, like omni/demo_orders.py
+at the frequency cap are written set-based, straight into the tables, like demo/orders.py
 writes orders: benchmark data, not business operations. Every statement only adds what is
 missing, so growing the base from 50,000 to 200,000 customers keeps the first 50,000 as they were.
 Which customer gets what is a fixed hash of her id, not a random draw: reruns are identical.
@@ -23,7 +23,7 @@ AT_CAP_PERCENT = 5  # customers who already received as many messages as the cap
 
 def seed(*, customers: int) -> float:
     """Grow the base to `customers` (idempotent); return the seconds it took."""
-    from omni import demo
+    from demo import seed as demo
 
     started = time.perf_counter()
     demo.seed(customers=customers, products=40, stores=10, seed=1, orders_per_customer=2)

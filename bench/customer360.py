@@ -5,7 +5,7 @@ many messages and service contacts), and the management dashboard on a 100,000-c
     [--database-url postgres://.../omni_bench]
 
 Seeds a fresh database with seed_demo's own code (stores, catalogue, customers, and a year of
-orders through omni/demo_orders.py), then times every figure of the management dashboard
+orders through demo/orders.py), then times every figure of the management dashboard
 (orders.dashboard.management_dashboard, default period: the last 12 months) against a single
 `SELECT COUNT(*)` of the customers, in the same run, and prints the ratio.
 
@@ -42,7 +42,7 @@ def seed(*, customers: int, orders: int) -> dict:
     """The demo data set, as seed_demo builds it; return what was seeded."""
     from django.db import connection
 
-    from omni import demo
+    from demo import seed as demo
 
     started = time.perf_counter()
     counts = demo.seed(

@@ -47,7 +47,7 @@ def main() -> None:
 
     from customers.models import Customer
     from customers.selectors import customer_search
-    from omni import demo
+    from demo import seed as demo
 
     stores = [loc for loc in demo.seed_locations(stores=4) if loc.is_store]
     demo.seed_customers(count=args.customers, seed=1, stores=stores)

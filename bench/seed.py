@@ -22,7 +22,7 @@ def main() -> None:
     from django.db import connection
 
     from customers.models import Customer
-    from omni import demo
+    from demo import seed as demo
 
     stores = [loc for loc in demo.seed_locations(stores=4) if loc.is_store]
 

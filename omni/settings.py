@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "customers",
     "orders",
     "campaigns",
+    "demo",
     # Last, so its post_migrate hook sees every other app's permissions.
     "omni",
 ]

@@ -26,7 +26,8 @@ from campaigns.models import (
 from campaigns.models.campaign import WinnerMetric
 from campaigns.services.winner import best_variant, campaign_choose_winner
 from customers.models import Customer
-from omni import demo, roles
+from demo import seed as demo
+from omni import roles
 from tests.campaigns.factories import consent, make_campaign
 
 pytestmark = pytest.mark.django_db

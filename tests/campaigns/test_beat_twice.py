@@ -24,7 +24,7 @@ from django_celery_beat.models import PeriodicTasks
 from campaigns import services, tasks
 from campaigns.models import Campaign, CampaignAction, CampaignStatus, Message, ScheduleKind
 from customers.models import Customer
-from omni import demo
+from demo import seed as demo
 from tests.campaigns.factories import consent, make_campaign
 from tests.conftest import ROOT
 from tests.waiting import wait_until

@@ -14,7 +14,7 @@ from campaigns import services
 from campaigns.models import Campaign, CampaignStatus, DiscountCode, Message, MessageStatus
 from campaigns.selectors import campaign_progress
 from customers.models import Customer
-from omni import demo
+from demo import seed as demo
 from tests.campaigns.factories import consent, make_campaign
 from tests.waiting import wait_until
 

@@ -21,7 +21,7 @@ from campaigns import services
 from campaigns.models import CampaignAction, CampaignStatus, Message, MessageStatus
 from campaigns.selectors import Progress, campaign_progress
 from customers.models import ConsentEvent, ConsentState, ContactChannel, Customer
-from omni import demo
+from demo import seed as demo
 from omni.celery import app as celery_app
 from omni.messaging.sink import sink_clear, sink_counts, sink_delivered
 from tests.campaigns.factories import make_campaign

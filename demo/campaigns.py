@@ -1,7 +1,7 @@
 """Demo campaigns: a marketer's short history, so the campaign list, the results pages and the
 360° view have something to show from the first `make run`.
 
-Unlike the demo orders (omni/demo_orders.py), everything goes through the campaigns services, as
+Unlike the demo orders (demo/orders.py), everything goes through the campaigns services, as
 a marketer's screens would: three segments (`segment_create`); the Paris Rivoli store's e-mail
 campaign, with two variants, a holdout and a discount code, created, launched and sent a few
 days ago (`campaign_create`, `campaign_launch`, `messages_send_batch`), then opened and clicked
@@ -10,8 +10,7 @@ and the orders that followed it credited to it (`order_attribute`); a win-back c
 scheduled next week through django-celery-beat (`campaign_schedule`), and a draft.
 
 The sent campaign reaches one store's customers, not every subscriber: sending goes message by
-message through the real service (a few milliseconds each on SQLite), and the seed runs on every
-`make run`.
+message through the real service (a few milliseconds each), and the seed runs on every `make run`.
 
 Sending never leaves the machine: the seed sends through the file backend into
 var/messages/demo-seed.jsonl, whatever backends the settings name (an operator's SMTP server
@@ -262,7 +261,7 @@ def _engage(campaign: Campaign, *, sent_at: dt.datetime, now: dt.datetime, seed:
     if TrackingEvent.objects.filter(campaign=campaign).exists():
         return orders
     rng = random.Random(f"{seed}:campaign:{campaign.name}")
-    with transaction.atomic():  # one commit for them all: SQLite writes each one to disk
+    with transaction.atomic():  # one commit for them all, not one per message
         for pk, customer_id in messages:
             # Every draw is made for every message: the same recipients engage on every seed.
             opened, clicked = rng.random() < OPEN_SHARE, rng.random() < CLICK_SHARE

@@ -7,7 +7,7 @@ some of them), consistent with the models but bypassing the services on purpose:
 reserved, sold or moved, no status change is recorded, no notification is queued, no loyalty
 point is earned. Never use this outside a demo or a benchmark database.
 
-Deterministic and idempotent like omni/demo.py: a customer's orders are numbered after her
+Deterministic and idempotent like demo/seed.py: a customer's orders are numbered after her
 seeded card number (DM<customer>-<n>) and inserted with ON CONFLICT DO NOTHING, so a second run
 adds nothing and a run with more customers adds only theirs. The dates are relative to the day
 of the run: the last 12 months.
@@ -242,63 +242,6 @@ def _copy(cursor, name: str, model, rows: list[dict], *, without=(), number=Fals
     return names
 
 
-def _with_dates(model, objects: list, rows: list[dict]) -> None:
-    """Put back the demo's own dates: bulk_create stamps auto_now and auto_now_add fields with
-    the clock (their pre_save), so on SQLite every order was placed at the time of the seed;
-    bulk_update writes the values as given."""
-    stamped = [
-        field.attname
-        for field in model._meta.concrete_fields
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-    ]
-    fields = [name for name in stamped if rows and name in rows[0]]
-    if not fields or not objects:
-        return
-    for instance, row in zip(objects, rows, strict=True):
-        for name in fields:
-            setattr(instance, name, row[name])
-    model.objects.bulk_update(objects, fields)
-
-
-def _insert_orm(rows: _Rows) -> int:
-    """The same batch through the ORM, for SQLite: slower, fine at demo sizes."""
-    numbers = [row["number"] for row in rows.orders]
-    existing = set(Order.objects.filter(number__in=numbers).values_list("number", flat=True))
-    new_orders = [row for row in rows.orders if row["number"] not in existing]
-    with transaction.atomic():
-        orders = Order.objects.bulk_create(Order(**row) for row in new_orders)
-        _with_dates(Order, orders, new_orders)
-        ids = {order.number: order.pk for order in orders}
-
-        def owned(batch: list[dict], model) -> tuple[list, list[dict]]:
-            kept = [row for row in batch if row["order_number"] in ids]
-            return [
-                model(
-                    order_id=ids[row["order_number"]],
-                    **{k: v for k, v in row.items() if k != "order_number"},
-                )
-                for row in kept
-            ], kept
-
-        lines = OrderLine.objects.bulk_create(owned(rows.lines, OrderLine)[0])
-        parts, part_rows = owned(rows.fulfilments, Fulfilment)
-        fulfilments = Fulfilment.objects.bulk_create(parts)
-        _with_dates(Fulfilment, fulfilments, part_rows)
-        by_order = {fulfilment.order_id: fulfilment.pk for fulfilment in fulfilments}
-        FulfilmentLine.objects.bulk_create(
-            FulfilmentLine(
-                fulfilment_id=by_order[line.order_id], order_line_id=line.pk, quantity=line.quantity
-            )
-            for line in lines
-            if line.order_id in by_order
-        )
-        SurveyAnswer.objects.bulk_create(
-            (SurveyAnswer(**row) for row in rows.answers if row["order_number"] in ids),
-            ignore_conflicts=True,
-        )
-    return len(orders)
-
-
 def _insert(rows: _Rows) -> int:
     """Insert one batch in one statement; return how many orders were new."""
     tables = {model: model._meta.db_table for model in (Order, OrderLine, Fulfilment)}
@@ -361,8 +304,8 @@ def seed_orders(*, orders_per_customer: int, seed: int, now: datetime | None = N
     """Give SHARE_ORDERING of the seeded customers 1 to 2 x `orders_per_customer` - 1 orders
     (that many on average) over the last 12 months; return how many orders were new.
 
-    PostgreSQL inserts with COPY; other databases (the SQLite of `make run`) through bulk_create.
-    Nothing is written without a catalogue and a location to serve from.
+    Each batch is COPYed into temporary tables, then inserted in one statement. Nothing is
+    written without a catalogue and a location to serve from.
     """
     if orders_per_customer <= 0:
         return 0
@@ -382,5 +325,5 @@ def seed_orders(*, orders_per_customer: int, seed: int, now: datetime | None = N
             customers, orders_per_customer=orders_per_customer, seed=seed, places=places, now=now
         )
         if rows.orders:
-            added += _insert(rows) if connection.vendor == "postgresql" else _insert_orm(rows)
+            added += _insert(rows)
     return added

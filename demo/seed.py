@@ -33,11 +33,11 @@ from customers.models import (
     Gender,
     OptInLevel,
 )
+from demo.campaigns import seed_campaigns
+from demo.orders import seed_orders
 from inventory import services as stock_services
 from inventory.models import Category, Location, LocationKind, Product, StaffProfile, Variant
 from omni import roles
-from omni.demo_campaigns import seed_campaigns
-from omni.demo_orders import seed_orders
 from orders.models import Order
 
 BATCH = 5_000
@@ -237,8 +237,8 @@ def _customer_columns() -> dict[str, object]:
 
 
 def _copy_customers(rows: list[dict]) -> None:
-    """PostgreSQL: COPY the rows into a temporary table, then insert the new ones in one
-    statement (ON CONFLICT DO NOTHING keeps the seed idempotent)."""
+    """COPY the rows into a temporary table, then insert the new ones in one statement (ON
+    CONFLICT DO NOTHING keeps the seed idempotent)."""
     defaults = _customer_columns()
     names = list(defaults)
     table = Customer._meta.db_table
@@ -268,10 +268,7 @@ def seed_customers(*, count: int, seed: int, stores: list[Location]) -> int:
         rows = list(
             _customer_rows(start=start, count=min(BATCH, count - start), seed=seed, stores=stores)
         )
-        if connection.vendor == "postgresql":
-            _copy_customers(rows)
-        else:
-            Customer.objects.bulk_create([Customer(**row) for row in rows], ignore_conflicts=True)
+        _copy_customers(rows)
     return Customer.objects.count() - before
 
 

@@ -7,7 +7,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from omni import demo
+from demo import seed as demo_seed
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
             "--stores",
             type=int,
             default=4,
-            help=f"at most {len(demo.STORES)}; two warehouses are always added",
+            help=f"at most {len(demo_seed.STORES)}; two warehouses are always added",
         )
         parser.add_argument(
             "--orders",
@@ -52,14 +52,14 @@ class Command(BaseCommand):
         for name, value in sizes.items():
             if value < 0:
                 raise CommandError(f"--{name} must be zero or more")
-        if stores > len(demo.STORES):
-            raise CommandError(f"--stores must be at most {len(demo.STORES)}")
+        if stores > len(demo_seed.STORES):
+            raise CommandError(f"--stores must be at most {len(demo_seed.STORES)}")
         if settings.CELERY_BROKER_URL.startswith("filesystem://"):
             # The sent demo campaign queues its dispatch (a no-op by then) on the broker's folders.
             for folder in ("queue", "processed", "control"):
                 (settings.VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        counts = demo.seed(
+        counts = demo_seed.seed(
             customers=customers,
             products=products,
             stores=stores,
@@ -76,5 +76,5 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write("Demo logins (username / password, role):")
-        for user in demo.DEMO_USERS:
+        for user in demo_seed.DEMO_USERS:
             self.stdout.write(f"  {user.username:<11} {user.password:<16} {user.role.label}")
