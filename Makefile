@@ -33,6 +33,9 @@ test: export DJANGO_ENV ?= test
 test: install messages browser ## Lint and run the whole suite on PostgreSQL (and the browser tests)
 	@$(PY) -m omni.devservices for-tests -- $(MAKE) --no-print-directory suite
 
+# In parallel, one worker per core (at most 4): each worker has its own test database.
+PYTEST_ARGS ?= -n auto --maxprocesses 4
+
 suite:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
