@@ -275,12 +275,14 @@ def rows_where(queryset: QuerySet, field: str, value: object, *, key: Hashable) 
     run again with each value. None when `queryset` cannot be run this way (it follows a
     relation, selects related rows, annotates, defers...): the caller asks the ORM.
 
-    `queryset` must be the same for a given `key` every time.
+    `queryset` must be the same for a given `key` every time; its statement is kept per
+    database alias as well.
     """
-    if key in _LOOKUPS:
-        shape = _LOOKUPS[key]
+    cached = (queryset.db, key)
+    if cached in _LOOKUPS:
+        shape = _LOOKUPS[cached]
     else:
-        shape = _LOOKUPS[key] = _compiled_lookup(queryset, field)  # same result in any thread
+        shape = _LOOKUPS[cached] = _compiled_lookup(queryset, field)  # same in any thread
     if shape is None:
         return None
     sql, params, index, names = shape
