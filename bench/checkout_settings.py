@@ -44,12 +44,6 @@ def _plain_insert_together(*groups, ignore_conflicts=()):
     return written
 
 
-def _plain_update_row(instance, *names):
-    """`omni.db.update_row` as the ORM writes it: `save(update_fields=...)`, compiled each time."""
-    instance.save(update_fields=names)
-    return 1
-
-
 class _NoCache(dict):
     """A statement cache that keeps nothing: every INSERT is compiled by the ORM."""
 
@@ -63,15 +57,6 @@ class _NoCache(dict):
         return False
 
 
-class _FreshSerializer:
-    """A new OrderOutput for every answer instead of one shared instance."""
-
-    def to_representation(self, order):
-        from orders.checkout.api import OrderOutput
-
-        return OrderOutput().to_representation(order)
-
-
 # name -> [(module, attribute, replacement factory)]
 PLAIN = {
     # omni.db: compiled INSERT shapes kept per process
@@ -81,14 +66,8 @@ PLAIN = {
         ("inventory.services._ledger", "insert_together", lambda: _plain_insert_together),
         ("orders.services.checkout", "insert_together", lambda: _plain_insert_together),
     ],
-    # omni.db: UPDATE by primary key written once per model and fields
-    "update-row": [("orders.services.idempotency", "update_row", lambda: _plain_update_row)],
-    # omni.db.rows_where: LookupField's lookups compiled once (None: the ORM's own query)
-    "lookups": [("omni.api", "rows_where", lambda: lambda *args, **kwargs: None)],
     # the checkout fills the new order's related managers (_result_cache, _prefetch_done)
     "prefetched": [("orders.services.checkout", "_prefetched", lambda: lambda *a, **k: None)],
-    # one module-level OrderOutput answers every checkout
-    "shared-serializer": [("orders.checkout.api", "_CHECKOUT_OUTPUT", _FreshSerializer)],
 }
 
 _WITHOUT = [name for name in os.environ.get("OMNI_BENCH_WITHOUT", "").split(",") if name]

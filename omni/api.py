@@ -14,7 +14,6 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from omni.db import rows_where
 from omni.exceptions import DomainError
 
 
@@ -26,37 +25,14 @@ class Pagination(PageNumberPagination):
 class LookupField(serializers.SlugRelatedField):
     """A row named by one of its fields (a SKU, a store code), its value checked before the
     lookup: a NUL character, which PostgreSQL text cannot hold, is a field error, not a failed
-    query and a server error.
-
-    A field declared with its queryset runs a statement compiled once per declaration
-    (`omni.db.rows_where`): compiling it through the ORM on every request cost the checkout
-    more than PostgreSQL took to find its store.
-    """
+    query and a server error."""
 
     default_error_messages = {"null_characters": gettext_lazy("Null characters are not allowed.")}
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, str) and "\x00" in data:
             self.fail("null_characters")
-        if isinstance(data, str) and self._declared_queryset():
-            try:
-                rows = rows_where(
-                    self.queryset,
-                    self.slug_field,
-                    data,
-                    key=(type(self.parent), self.field_name, self.slug_field),
-                )
-            except (TypeError, ValueError):
-                self.fail("invalid")
-            if rows is not None and len(rows) == 1:
-                return rows[0]
-            if rows == []:
-                self.fail("does_not_exist", slug_name=self.slug_field, value=data)
-        return super().to_internal_value(data)  # several rows: the ORM raises as it does
-
-    def _declared_queryset(self) -> bool:
-        """The rows come from the declared queryset, the same on every request."""
-        return self.queryset is not None and type(self).get_queryset is LookupField.get_queryset
+        return super().to_internal_value(data)
 
 
 def _error_code(exc: exceptions.APIException) -> str:

@@ -6,21 +6,29 @@
 every insert (four or five round trips); this costs one, and a concurrent insert of the same
 row still waits for the other transaction, like a plain INSERT does.
 
-`insert_together` writes the new rows of several models in one statement; `update_row` and
-`rows_where` are an UPDATE by primary key and a lookup by one field. Each writes its statement
-once per process and shape, and reuses it: on the checkout's hot path the ORM spent more CPU
-compiling statements than PostgreSQL spent running them (bench/checkout.py). `model_from_row`
-turns a hand-written statement's row into an instance, with the fields' own conversions.
+`insert_together` writes the new rows of several models in one statement, and every INSERT
+here is compiled once per process and shape, then reused. `model_from_row` turns a hand-written
+statement's row into an instance, with the fields' own conversions.
+
+What they gain, measured end to end by bench/checkout.py (`--without NAME`: the same
+checkouts served with and without, alternating in one run; 2-core machine, 2026-12-07):
+the compiled INSERT shapes 1.15x checkouts per second (rounds 1.07-1.36), one statement for
+several models' rows instead of a bulk_create per model 1.14x (rounds 0.96-1.32). Shortcuts
+whose gain stayed within the noise were removed: an UPDATE by key written once (0.97x, 1.03x),
+API lookups compiled once (1.05x, 1.06x, rounds 0.86-1.23), a module-level output serializer
+(1.08x, 1.06x, rounds 0.84-1.31). The Django internals still used (`InsertQuery.insert_values`,
+`compiler.returning_fields`, `_prepare_related_fields_for_save`) are pinned by
+tests/omni/test_django_internals.py, and every process cache is keyed by database alias.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, router
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Field, Model
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 
@@ -49,49 +57,6 @@ def insert_unless_conflict_sql(instance: Model) -> tuple[str, tuple]:
     instance._state.db = router.db_for_write(model, instance=instance)
     instance._prepare_related_fields_for_save(operation_name="insert")
     return _insert_sql([instance], OnConflict.IGNORE, instance._state.db)
-
-
-_UPDATES: dict[tuple, str] = {}  # (model, fields, alias) -> the UPDATE's text
-
-
-def update_row(instance: Model, *names: str) -> int:
-    """UPDATE the row of `instance`, found by its primary key, with the current values of the
-    fields `names`, as `save(update_fields=names)` writes them but without its signals. Returns
-    1, or 0 when the row is gone.
-
-    Its statement is written once per model and fields: `save()` and `update()` compile theirs
-    on every call, which cost the checkout more than PostgreSQL took to run it.
-    """
-    model = type(instance)
-    meta = model._meta
-    alias = instance._state.db or router.db_for_write(model, instance=instance)
-    connection = connections[alias]
-    fields = tuple(meta.get_field(name) for name in names)
-    values = [field.pre_save(instance, add=False) for field in fields]
-    if any(hasattr(value, "resolve_expression") for value in values):
-        return (
-            model._base_manager.using(alias)
-            .filter(pk=instance.pk)
-            .update(**{field.name: value for field, value in zip(fields, values, strict=True)})
-        )
-    key = (model, fields, alias)
-    sql = _UPDATES.get(key)
-    if sql is None:
-        quote = connection.ops.quote_name
-        sql = "UPDATE {} SET {} WHERE {} = %s".format(
-            quote(meta.db_table),
-            ", ".join(f"{quote(field.column)} = %s" for field in fields),
-            quote(meta.pk.column),
-        )
-        _UPDATES[key] = sql  # the same text whichever thread writes it
-    params = [
-        field.get_db_prep_save(value, connection=connection)
-        for field, value in zip(fields, values, strict=True)
-    ]
-    params.append(meta.pk.get_db_prep_value(instance.pk, connection))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
 
 
 def inserted(instance: Model, *, pk: object) -> None:
@@ -261,57 +226,3 @@ def model_from_row(model: type[_M], alias: str, names: Sequence[str], values) ->
             for function in functions:
                 values[position] = function(values[position], column, connection)
     return model.from_db(alias, names, values)
-
-
-# --- compiled lookups --------------------------------------------------------------------------
-
-_MARK = "\x00omni-lookup\x00"  # stands for the value while compiling; never sent
-_LOOKUPS: dict[Hashable, tuple | None] = {}
-
-
-def rows_where(queryset: QuerySet, field: str, value: object, *, key: Hashable) -> list | None:
-    """The rows of `queryset.filter(<field>=value)`, at most two, as model instances, with the
-    statement compiled once per `key` (one per declaration: the caller's class and field) and
-    run again with each value. None when `queryset` cannot be run this way (it follows a
-    relation, selects related rows, annotates, defers...): the caller asks the ORM.
-
-    `queryset` must be the same for a given `key` every time; its statement is kept per
-    database alias as well.
-    """
-    cached = (queryset.db, key)
-    if cached in _LOOKUPS:
-        shape = _LOOKUPS[cached]
-    else:
-        shape = _LOOKUPS[cached] = _compiled_lookup(queryset, field)  # same in any thread
-    if shape is None:
-        return None
-    sql, params, index, names = shape
-    model, alias = queryset.model, queryset.db
-    connection = connections[alias]
-    params = list(params)
-    params[index] = model._meta.get_field(field).get_db_prep_value(value, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return [model_from_row(model, alias, names, row) for row in rows]
-
-
-def _compiled_lookup(queryset: QuerySet, field: str) -> tuple | None:
-    query = queryset.filter(**{field: _MARK})[:2].query
-    if (
-        "__" in field
-        or query.select_related
-        or query.annotations
-        or query.extra
-        or query.values_select
-        or query.combinator
-        or query.deferred_loading != (frozenset(), True)
-    ):
-        return None
-    compiler = query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
-    marks = [index for index, param in enumerate(params) if param == _MARK]
-    targets = [getattr(expression, "target", None) for expression, _, _ in compiler.select]
-    if len(marks) != 1 or None in targets:
-        return None
-    return sql, tuple(params), marks[0], [target.attname for target in targets]

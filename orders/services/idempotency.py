@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 
-from omni.db import insert_unless_conflict, update_row
+from omni.db import insert_unless_conflict
 from orders.checkout.exceptions import IdempotencyKeyRequired, IdempotencyKeyReused
 from orders.models import CheckoutRequest, Order
 from orders.services.checkout import order_checkout
@@ -151,4 +151,4 @@ def _claim(*, scope: str, key: str, fingerprint: str) -> CheckoutRequest:
 def _complete(*, record: CheckoutRequest, order: Order, status: int, body: str) -> None:
     """Store the answer a replay of this key returns, byte for byte (`body` is JSON text)."""
     record.order, record.response_status, record.response_body = order, status, body
-    update_row(record, "order", "response_status", "response_body")
+    record.save(update_fields=["order", "response_status", "response_body"])

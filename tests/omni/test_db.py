@@ -7,13 +7,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import F
 from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Channel
 from inventory.models import Location, Variant
-from omni.db import insert_together, model_from_row, rows_where, update_row
+from omni.db import insert_together, model_from_row
 from orders.models import Cart, CartLine, CartStatus
 from tests.customers.factories import CustomerFactory
 from tests.inventory.factories import VariantFactory
@@ -127,64 +126,6 @@ def test_an_expression_value_is_compiled_and_written():
     later = Cart(customer=customer, status=CartStatus.ABANDONED, created_at=Now())
     insert_together([later])
     assert Cart.objects.get(pk=later.pk).created_at is not None
-
-
-def test_update_row_writes_only_the_named_fields_each_call_its_own_values():
-    customer = CustomerFactory()
-    cart = Cart.objects.create(customer=customer, channel=Channel.WEB)
-    for status, channel in ((CartStatus.ABANDONED, "app"), (CartStatus.MERGED, "store")):
-        cart.status, cart.channel = status, channel
-        assert update_row(cart, "status") == 1
-        stored = Cart.objects.get(pk=cart.pk)
-        assert (stored.status, stored.channel) == (status, Channel.WEB)
-
-
-def test_update_row_of_a_foreign_key_a_json_value_and_an_expression():
-    customer, other = CustomerFactory(), CustomerFactory()
-    cart = Cart.objects.create(customer=customer)
-    cart.customer = other
-    update_row(cart, "customer")
-    assert Cart.objects.get(pk=cart.pk).customer_id == other.pk
-
-    store = Location.objects.create(code="UPD", name="Store", kind="store", opening_hours={})
-    store.opening_hours = {"1": ["10:00", "19:00"]}
-    update_row(store, "opening_hours")
-    assert Location.objects.get(pk=store.pk).opening_hours == {"1": ["10:00", "19:00"]}
-
-    store.transfer_lead_days = F("transfer_lead_days") + 2
-    before = Location.objects.get(pk=store.pk).transfer_lead_days
-    update_row(store, "transfer_lead_days")
-    assert Location.objects.get(pk=store.pk).transfer_lead_days == before + 2
-
-
-def test_update_row_of_a_deleted_row_writes_nothing_and_says_so():
-    cart = Cart.objects.create(customer=CustomerFactory())
-    Cart.objects.filter(pk=cart.pk).delete()
-    cart.status = CartStatus.ABANDONED
-    assert update_row(cart, "status") == 0
-
-
-def test_rows_where_runs_the_declared_queryset_with_each_value_and_converts_like_the_orm():
-    stores = Location.objects.filter(kind="store", is_active=True)
-    Location.objects.create(code="RW1", name="One", kind="store", opening_hours={"0": ["9", "5"]})
-    Location.objects.create(code="RW2", name="Two", kind="store", is_active=False)
-    Location.objects.create(code="RW3", name="Three", kind="warehouse")
-
-    found = {
-        code: rows_where(stores, "code", code, key="test-stores") for code in ("RW1", "RW2", "RW3")
-    }
-
-    assert [(row.code, row.opening_hours) for row in found["RW1"]] == [("RW1", {"0": ["9", "5"]})]
-    assert found["RW1"][0] == Location.objects.get(code="RW1")
-    assert not found["RW1"][0]._state.adding
-    assert found["RW2"] == found["RW3"] == []
-
-
-def test_rows_where_leaves_to_the_orm_what_it_cannot_compile():
-    variants = VariantFactory.create_batch(1)
-    related = Variant.objects.select_related("product")
-    assert rows_where(related, "sku", variants[0].sku, key="test-related") is None
-    assert rows_where(Variant.objects.all(), "product__reference", "X", key="test-path") is None
 
 
 def test_model_from_row_converts_a_raw_rows_json_as_the_orm_does():

@@ -17,7 +17,7 @@ import django
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.constants import OnConflict
-from django.db.models.sql import InsertQuery, Query
+from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLInsertCompiler
 
 from orders.models import Order, OrderLine
@@ -63,18 +63,6 @@ def test_related_fields_are_prepared_for_save_by_operation_name():
     do, so an unsaved related object is refused and a saved one's key is copied."""
     parameters = inspect.signature(OrderLine._prepare_related_fields_for_save).parameters
     assert list(parameters)[:2] == ["self", "operation_name"]
-
-
-def test_a_plain_querysets_query_defers_nothing_and_selects_no_relation():
-    """omni.db._compiled_lookup compiles a lookup only for a plain queryset, read from these
-    attributes of its `Query`."""
-    query = Order.objects.all().query
-    assert query.deferred_loading == (frozenset(), True)
-    for attribute in ("select_related", "annotations", "extra", "values_select", "combinator"):
-        assert hasattr(query, attribute), attribute
-        assert not getattr(query, attribute), attribute
-    assert isinstance(query, Query)
-    assert Order.objects.only("number").query.deferred_loading != (frozenset(), True)
 
 
 def test_a_related_manager_reads_a_filled_prefetch_cache_without_a_query(
