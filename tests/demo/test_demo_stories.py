@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -65,8 +66,10 @@ def drop(name: str) -> str | None:
     return None
 
 
-def test_the_demo_stories_pass_on_a_fresh_postgresql_database(tmp_path):
+def test_the_demo_stories_pass_on_a_fresh_postgresql_database():
     name = f"omni_demo_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    # Not tmp_path: see tests/demo/test_seed_demo.py's var_dir (the embedded server's data).
+    var = tempfile.TemporaryDirectory(prefix="omni-demo-stories-")
     with psycopg.connect(dbname="postgres", autocommit=True, **server()) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
@@ -76,7 +79,7 @@ def test_the_demo_stories_pass_on_a_fresh_postgresql_database(tmp_path):
             if key not in {"CACHE_URL", "OMNI_MESSAGING_FILE"}
         }
         env["DATABASE_URL"] = database_url(name)
-        env["OMNI_VAR_DIR"] = str(tmp_path)  # the demo campaign's outbox, static files
+        env["OMNI_VAR_DIR"] = var.name  # the demo campaign's outbox, static files
 
         done = subprocess.run(
             [sys.executable, str(STORIES)],
@@ -90,6 +93,7 @@ def test_the_demo_stories_pass_on_a_fresh_postgresql_database(tmp_path):
     finally:
         # Whatever happened; a failed drop is told after the stories' own output.
         dropped = drop(name)
+        var.cleanup()
 
     summary = re.search(r"(\d+) of (\d+) flows pass", done.stdout)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-12000:]

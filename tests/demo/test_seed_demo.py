@@ -1,6 +1,9 @@
 """Demo data: realistic, linked together, and idempotent for a given seed."""
 
+import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import authenticate
@@ -14,9 +17,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _outbox_in_tmp(settings, tmp_path):
-    """The demo campaign's sends go to a file under VAR_DIR: not the checkout's var/."""
-    settings.VAR_DIR = tmp_path
+def var_dir(settings) -> Iterator[Path]:
+    """The demo campaign's sends go to a file under VAR_DIR: not the checkout's var/.
+
+    A tempfile folder, not tmp_path: tests/omni/test_run_all.py runs tests/demo on an embedded
+    PostgreSQL whose data lives under pytest's temporary root, and a session that asks for
+    tmp_path makes that root 0700, locking the server (another system user) out of its own data
+    directory: its next checkpoint PANICs.
+    """
+    with tempfile.TemporaryDirectory(prefix="omni-seed-demo-") as folder:
+        settings.VAR_DIR = Path(folder)
+        yield Path(folder)
 
 
 def snapshot():
@@ -138,7 +149,7 @@ def campaign_snapshot():
 
 
 def test_the_demo_has_a_sent_a_scheduled_and_a_draft_campaign_and_reseeding_adds_none(
-    client, settings, tmp_path
+    client, settings, var_dir
 ):
     from django.contrib.auth import get_user_model
     from django.utils import timezone
@@ -172,7 +183,7 @@ def test_the_demo_has_a_sent_a_scheduled_and_a_draft_campaign_and_reseeding_adds
     delivered = messages.filter(status=MessageStatus.SENT)
     assert delivered.count() > 0
     assert not messages.filter(status__in=["pending", "sending", "failed", "skipped"]).exists()
-    outbox = (tmp_path / "messages" / "demo-seed.jsonl").read_text().splitlines()
+    outbox = (var_dir / "messages" / "demo-seed.jsonl").read_text().splitlines()
     assert len(outbox) == delivered.count()  # each sent once, into the file
     # Sent a few days ago, and read after that.
     days_ago = (timezone.now() - sent.launched_at).days
