@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -108,7 +110,10 @@ class Run:
 
 
 def test_make_run_on_the_embedded_postgresql_from_start_to_stop_and_again(tmp_path):
-    var, db_port = tmp_path / "var", free_port()
+    # Not under tmp_path: the server runs as another user (when the tests run as root), and any
+    # other pytest session on the machine closes pytest's temporary folders to it again (0700).
+    scratch = Path(tempfile.mkdtemp(prefix="omni-run-all-"))
+    var, db_port = scratch / "var", free_port()
     var.mkdir()
     first = Run(var, db_port, "--seed-demo")
     second = Run(var, db_port)
@@ -150,4 +155,5 @@ def test_make_run_on_the_embedded_postgresql_from_start_to_stop_and_again(tmp_pa
     finally:  # whatever happened, leave nothing running
         first.kill()
         second.kill()
-        subprocess.run(["pkill", "-f", f"-D {var / 'postgres' / 'data'}"])
+        subprocess.run(["pkill", "-f", "--", f"-D {var / 'postgres' / 'data'}"], check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
