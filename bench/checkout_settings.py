@@ -19,16 +19,16 @@ from omni.settings import *  # noqa: F403
 ROOT_URLCONF = "checkout_urls"
 
 
-def _plain_insert_together(*groups, ignore_conflicts=()):
-    """`omni.db.insert_together` through the ORM: bulk_create per model; a group that may
-    conflict row by row, each in a savepoint (what Django offers for "unless it exists")."""
+def _plain_insert_together(*groups):
+    """`omni.db.insert_together` through the ORM: `bulk_create` per model; a statement that
+    may conflict row by row, each in a savepoint (what Django offers for "unless it exists")."""
     from django.db import IntegrityError, transaction
 
     written = []
-    for index, rows in enumerate(groups):
+    for statement, rows in groups:
         if not rows:
             written.append(0)
-        elif index in ignore_conflicts:
+        elif statement.ignores_conflicts:
             count = 0
             for row in rows:
                 try:
@@ -44,25 +44,10 @@ def _plain_insert_together(*groups, ignore_conflicts=()):
     return written
 
 
-class _NoCache(dict):
-    """A statement cache that keeps nothing: every INSERT is compiled by the ORM."""
-
-    def get(self, key, default=None):
-        return default
-
-    def setdefault(self, key, default=None):
-        return default
-
-    def __contains__(self, key):
-        return False
-
-
 # name -> [(module, attribute, replacement factory)]
 PLAIN = {
-    # omni.db: compiled INSERT shapes kept per process
-    "insert-cache": [("omni.db", "_SHAPES", _NoCache)],
-    # omni.db: several models' rows in one WITH ... INSERT statement
-    "insert-together": [
+    # the INSERTs written out (omni.db Insert), several models' rows in one statement
+    "statements": [
         ("inventory.services._ledger", "insert_together", lambda: _plain_insert_together),
         ("orders.services.checkout", "insert_together", lambda: _plain_insert_together),
     ],

@@ -270,25 +270,30 @@ _AVAILABILITY_BY_SKU = f"""
     WHERE v.sku = %(sku)s AND v.is_active AND p.is_active
 """.format(**_SQL_NAMES)
 
-# (fingerprint, active locations in code order), replaced whole: safe between threads.
-_places: tuple[str | None, tuple[_Place, ...]] = (None, ())
-# Pickup-time rules per store version and minute (see `_ready_at`); bounded.
+# Per database alias: (fingerprint, active locations in code order), replaced whole (safe
+# between threads).
+_PLACES: dict[str, tuple[str | None, tuple[_Place, ...]]] = {}
+_NO_PLACES: tuple[str | None, tuple[_Place, ...]] = (None, ())
+# Pickup-time rules per store version and minute (see `_ready_at`); bounded. A store's version
+# is its row as read, so the rules hold whichever database it was read from.
 _READY_RULES: dict[tuple, tuple] = {}
 _CACHE_LIMIT = 4096
 
 
 def _kept_places(
-    kept: tuple[str | None, tuple[_Place, ...]], fingerprint: str | None, changed: list | None
+    alias: str,
+    kept: tuple[str | None, tuple[_Place, ...]],
+    fingerprint: str | None,
+    changed: list | None,
 ) -> tuple[_Place, ...]:
-    """The active locations: `kept` (what this process held when it sent the query) if the
-    fingerprint is still theirs, else the rows the query sent back, kept from now on."""
+    """The active locations: `kept` (what this process held for database `alias` when it sent
+    the query) if the fingerprint is still theirs, else the rows the query sent back, kept from
+    now on."""
     if fingerprint == kept[0]:
         return kept[1]
-    global _places
     # No active location at all comes back as NULL, not as an empty list.
     places = tuple(_Place(*row) for row in changed or ())
-    _places = (fingerprint, places)
-    _READY_RULES.clear()
+    _PLACES[alias] = (fingerprint, places)
     return places
 
 
@@ -404,11 +409,11 @@ def variants_availability(
     now = now or timezone.now()
     asked = [(variant.pk, variant.sku) for variant in variants]
     variant_ids = [pk for pk, _ in asked]
-    kept = _places
+    kept = _PLACES.get(connection.alias, _NO_PLACES)
     with connection.cursor() as cursor:
         cursor.execute(_AVAILABILITY_BY_IDS, {"ids": variant_ids, "known": kept[0]})
         rows = cursor.fetchall()
-    places = _kept_places(kept, rows[0][0], rows[0][1])
+    places = _kept_places(connection.alias, kept, rows[0][0], rows[0][1])
     levels = _levels_from_free_units((row[2:] for row in rows if row[2] is not None), places)
     return _availability(asked, places, levels, now)
 
@@ -419,13 +424,13 @@ def variant_availability_by_sku(
     """Availability of the sellable variant `sku` (see `variants_availability`), or None when
     there is no such variant: one query, the variant's lookup included."""
     now = now or timezone.now()
-    kept = _places
+    kept = _PLACES.get(connection.alias, _NO_PLACES)
     with connection.cursor() as cursor:
         cursor.execute(_AVAILABILITY_BY_SKU, {"sku": sku, "known": kept[0]})
         rows = cursor.fetchall()
     if not rows:
         return None
-    places = _kept_places(kept, rows[0][2], rows[0][3])
+    places = _kept_places(connection.alias, kept, rows[0][2], rows[0][3])
     levels = _levels_from_free_units((row[4:] for row in rows if row[4] is not None), places)
     return _availability([rows[0][:2]], places, levels, now)[0]
 

@@ -1,48 +1,113 @@
-"""Database helpers every app shares.
+"""Database helpers every app shares: INSERT statements written out in the module of the hot
+path that runs them, and the rows of hand-written statements turned into instances.
 
-`insert_unless_conflict` is the one-statement form of "create it unless it exists":
-`INSERT ... ON CONFLICT DO NOTHING RETURNING id`. Inside a transaction, `get_or_create` and
-"`create` in a nested `atomic()`, catch IntegrityError" cost a SAVEPOINT and a RELEASE around
-every insert (four or five round trips); this costs one, and a concurrent insert of the same
-row still waits for the other transaction, like a plain INSERT does.
+An `Insert` is one statement's literal SQL text (`INSERT INTO <table> (<columns>) VALUES (...)`
+for one row, `... SELECT * FROM unnest(%s::<type>[], ...)` for several), declared as a named
+constant next to the service that writes those rows. Its values are read from unsaved instances
+through the fields' public API (`pre_save`, which stamps `auto_now_add`, then
+`get_db_prep_save`), and its `RETURNING id` sets their keys. tests/omni/test_statements.py checks
+every declared statement against its model (each concrete column listed once, with its type), so
+a migration that adds a column fails there, naming the statement, and not in production.
 
-`insert_together` writes the new rows of several models in one statement, and every INSERT
-here is compiled once per process and shape, then reused. `model_from_row` turns a hand-written
-statement's row into an instance, with the fields' own conversions.
+`insert_together` runs several of them as one statement (`WITH g0 AS (INSERT ...), ...`);
+`insert_unless_conflict` is the one-statement form of "create it unless it exists" (`INSERT ...
+ON CONFLICT DO NOTHING RETURNING id`): inside a transaction, `get_or_create` and "`create` in a
+nested `atomic()`, catch IntegrityError" cost a SAVEPOINT and a RELEASE around every insert, and
+a concurrent insert of the same row still waits for the other transaction, like a plain INSERT.
 
-What they gain, measured end to end by bench/checkout.py (`--without NAME`: the same
-checkouts served with and without, alternating in one run; 2-core machine, 2026-12-07):
-the compiled INSERT shapes 1.15x checkouts per second (rounds 1.07-1.36), one statement for
-several models' rows instead of a bulk_create per model 1.14x (rounds 0.96-1.32). Shortcuts
-whose gain stayed within the noise were removed: an UPDATE by key written once (0.97x, 1.03x),
-API lookups compiled once (1.05x, 1.06x, rounds 0.86-1.23), a module-level output serializer
-(1.08x, 1.06x, rounds 0.84-1.31). The Django internals still used (`InsertQuery.insert_values`,
-`compiler.returning_fields`, `_prepare_related_fields_for_save`) are pinned by
-tests/omni/test_django_internals.py, and every process cache is keyed by database alias.
+What they gain, measured end to end by bench/checkout.py (`--without statements`: the same
+checkouts written with and without, alternating in one run; 2-core machine): see the docstring
+of each hot path's statements (orders/services/checkout.py, inventory/services/_ledger.py).
+Earlier shortcuts over Django internals (INSERTs compiled once per shape through
+`InsertQuery`, an UPDATE by key, lookups compiled once, a shared serializer) were measured the
+same way and removed: the last two gained nothing clear of the noise, the first two are
+replaced by these statements.
 """
 
 from __future__ import annotations
 
-import threading
+import re
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import connections, router
 from django.db.models import Field, Model
-from django.db.models.constants import OnConflict
-from django.db.models.sql import InsertQuery
+
+_M = TypeVar("_M", bound=Model)
+
+_HEAD = re.compile(r"^\s*INSERT INTO (\w+) \(([^)]*)\)\s+(VALUES|SELECT \* FROM unnest)\s*\(", re.S)
+_PLACEHOLDER = re.compile(r"%s(?:::(\w[\w ]*?)\[\])?")
+_RETURNING = re.compile(r"\bRETURNING (\w+)\s*$")
 
 
-def insert_unless_conflict(instance: Model) -> bool:
-    """Insert `instance` unless a unique constraint already holds an equal row.
+class Insert:
+    """One INSERT statement written out, for rows of `model`: `sql` is its literal text, with
+    one `%s` per column (`VALUES`, one row) or one `%s::<type>[]` array per column (`SELECT *
+    FROM unnest(...)`, any number of rows), ending in `RETURNING id`; it may say `ON CONFLICT DO
+    NOTHING`. Checked when it is declared (table, placeholders, RETURNING) and against the
+    model by tests/omni/test_statements.py."""
+
+    def __init__(self, model: type[Model], sql: str) -> None:
+        head = _HEAD.match(sql)
+        returning = _RETURNING.search(sql)
+        if head is None or returning is None:
+            raise ValueError(
+                f"not an INSERT ... (VALUES | SELECT * FROM unnest) ... RETURNING: {sql}"
+            )
+        self.model, self.sql = model, " ".join(sql.split())
+        self.table = head.group(1)
+        self.columns = tuple(column.strip() for column in head.group(2).split(","))
+        self.many = head.group(3) != "VALUES"
+        self.types = tuple(_PLACEHOLDER.findall(sql))
+        self.ignores_conflicts = "ON CONFLICT DO NOTHING" in self.sql
+        self.returning = returning.group(1)
+        if self.table != model._meta.db_table:
+            raise ValueError(f"{sql}: {model.__name__} is stored in {model._meta.db_table}")
+        if len(self.types) != len(self.columns) or (self.many and not all(self.types)):
+            raise ValueError(f"{sql}: one placeholder per column ({len(self.columns)})")
+
+    def __repr__(self) -> str:
+        return f"Insert({self.model.__name__}, {self.sql!r})"
+
+    @cached_property
+    def fields(self) -> tuple[Field, ...]:
+        by_column = {
+            field.column: field
+            for field in self.model._meta.get_fields()
+            if getattr(field, "concrete", False)
+        }
+        return tuple(by_column[column] for column in self.columns)
+
+    def params(self, rows: Sequence[Model], alias: str) -> list:
+        """The statement's parameters for `rows` (unsaved instances), as `save()` prepares them:
+        `pre_save(add=True)` (it stamps `auto_now_add` fields on the row) then
+        `get_db_prep_save`. One list per column for an `unnest` statement."""
+        if not self.many and len(rows) != 1:
+            raise ValueError(f"{self!r} writes one row, not {len(rows)}")
+        connection = connections[alias]
+        values = [
+            [
+                field.get_db_prep_save(field.pre_save(row, add=True), connection=connection)
+                for field in self.fields
+            ]
+            for row in rows
+        ]
+        if self.many:
+            return [list(column) for column in zip(*values, strict=True)]
+        return values[0]
+
+
+def insert_unless_conflict(statement: Insert, instance: Model) -> bool:
+    """Insert `instance` with `statement` (an `ON CONFLICT DO NOTHING` one) unless a unique
+    constraint already holds an equal row.
 
     Returns True when the row was written (its primary key, and `auto_now_add` fields, are set
     on `instance`), False when a row already held the unique value: the caller reads that one.
-    Any unique constraint of the table counts, as with ON CONFLICT DO NOTHING.
     """
-    statement, params = insert_unless_conflict_sql(instance)
-    with connections[instance._state.db or DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(statement, params)
+    sql, params = insert_unless_conflict_sql(statement, instance)
+    with connections[instance._state.db].cursor() as cursor:
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -50,63 +115,58 @@ def insert_unless_conflict(instance: Model) -> bool:
     return True
 
 
-def insert_unless_conflict_sql(instance: Model) -> tuple[str, tuple]:
-    """The `INSERT ... ON CONFLICT DO NOTHING RETURNING <pk>` of `instance`, and its parameters,
-    to run alone or as a CTE of a bigger statement (then call `inserted` with the new key)."""
-    model = type(instance)
-    instance._state.db = router.db_for_write(model, instance=instance)
-    instance._prepare_related_fields_for_save(operation_name="insert")
-    return _insert_sql([instance], OnConflict.IGNORE, instance._state.db)
+def insert_unless_conflict_sql(statement: Insert, instance: Model) -> tuple[str, list]:
+    """`statement` and its parameters for `instance`, to run alone or as a CTE of a bigger
+    statement (then call `inserted` with the new key)."""
+    if not statement.ignores_conflicts:
+        raise ValueError(f"{statement!r} does not say ON CONFLICT DO NOTHING")
+    alias = _alias(instance)
+    return statement.sql, statement.params([instance], alias)
 
 
 def inserted(instance: Model, *, pk: object) -> None:
-    """Mark `instance` as the saved row `pk` (after `insert_unless_conflict_sql` wrote it)."""
+    """Mark `instance` as the saved row `pk` (after its statement wrote it)."""
     instance.pk = pk
     instance._state.adding = False
 
 
-def insert_together(*groups: Sequence[Model], ignore_conflicts: Sequence[int] = ()) -> list[int]:
-    """Insert every row of every group (a list of unsaved instances of one model) in ONE
-    statement, and set their primary keys: `WITH g0 AS (INSERT ... RETURNING pk), g1 AS (...)
-    SELECT ... UNION ALL ...`. Rows of a later group may point at rows of an earlier one whose
-    keys are already set (foreign keys are checked at the end of the statement).
+def insert_together(*groups: tuple[Insert, Sequence[Model]]) -> list[int]:
+    """Insert every group (a statement and unsaved instances of its model) in ONE statement, and
+    set their primary keys: `WITH g0 AS (INSERT ... RETURNING id), g1 AS (...) SELECT ... UNION
+    ALL ...`. Rows of a later group may point at rows of an earlier one whose keys are already
+    set (foreign keys are checked at the end of the statement).
 
-    A group whose index is in `ignore_conflicts` is inserted with ON CONFLICT DO NOTHING.
-    Returns how many rows of each group were written (fewer than given only there; its
-    instances then keep no key: give such a group a single row). One round trip for what
-    `bulk_create` per model does in several, without its per-call overhead.
+    Returns how many rows of each group were written: fewer than given only for an `ON CONFLICT
+    DO NOTHING` statement, whose instances then keep no key (give such a group a single row).
+    One round trip for what `bulk_create` per model does in several.
     """
     parts, params, wanted = [], [], []
-    for index, rows in enumerate(groups):
-        if not rows:
-            wanted.append(0)
-            continue
-        model = type(rows[0])
-        alias = router.db_for_write(model, instance=rows[0])
-        for row in rows:
-            row._state.db = alias
-            row._prepare_related_fields_for_save(operation_name="bulk_create")
-        conflict = OnConflict.IGNORE if index in ignore_conflicts else None
-        sql, group_params = _insert_sql(rows, conflict, alias)
-        parts.append((index, f"g{index} AS ({sql})", model._meta.pk.column))
-        params.extend(group_params)
+    alias = None
+    for index, (statement, rows) in enumerate(groups):
         wanted.append(len(rows))
-    if not parts:
+        if not rows:
+            continue
+        alias = _alias(*rows)
+        parts.append(f"g{index} AS ({statement.sql})")
+        params.extend(statement.params(rows, alias))
+    if alias is None:
         return wanted
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    statement = "WITH {} {}".format(
-        ", ".join(cte for _, cte, _ in parts),
-        " UNION ALL ".join(f"SELECT {i}, {quote(column)} FROM g{i}" for i, _, column in parts),
+    sql = "WITH {} {}".format(
+        ", ".join(parts),
+        " UNION ALL ".join(
+            f"SELECT {index}, {statement.returning} FROM g{index}"
+            for index, (statement, rows) in enumerate(groups)
+            if rows
+        ),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
         result = cursor.fetchall()
     keys: dict[int, list] = {}
     for index, pk in result:
         keys.setdefault(index, []).append(pk)
     written = []
-    for index, rows in enumerate(groups):
+    for index, (_statement, rows) in enumerate(groups):
         got = keys.get(index, [])
         if len(got) == len(rows):
             for row, pk in zip(rows, got, strict=True):
@@ -115,114 +175,43 @@ def insert_together(*groups: Sequence[Model], ignore_conflicts: Sequence[int] = 
     return written
 
 
-# --- compiled INSERT statements ----------------------------------------------------------------
-#
-# Compiling an INSERT through the ORM (InsertQuery, then SQLInsertCompiler.as_sql) cost more CPU
-# than PostgreSQL took to run it: about a third of the checkout's writes (bench/checkout.py). Its
-# text depends only on the model, the columns, one row or several, and ON CONFLICT, so each such
-# shape is compiled once per process and its values prepared as the compiler does (`pre_save`,
-# then `get_db_prep_save`). A shape's text is reused only once the compiler's own parameters for
-# it came out equal to ours, laid out one per value or (several rows, `INSERT ...
-# SELECT * FROM UNNEST(...)`) one array per column; an expression value always goes to the
-# compiler.
-
-_FLAT, _COLUMNS = "flat", "columns"
-_SHAPES: dict[tuple, tuple[str, str] | None] = {}
-_SHAPES_LOCK = threading.Lock()
-
-
-def _insert_sql(
-    rows: Sequence[Model], on_conflict: OnConflict | None, alias: str
-) -> tuple[str, tuple]:
-    """The `INSERT ... RETURNING <pk>` of `rows` (unsaved instances of one model, their related
-    fields prepared) and its parameters: from the shape's compiled text, or from the compiler."""
-    model = type(rows[0])
-    meta = model._meta
-    with_pk = rows[0].pk is not None
-    fields = tuple(
-        field
-        for field in meta.concrete_fields
-        if not field.generated and (with_pk or field is not meta.pk)
-    )
-    connection = connections[alias]
-    # pre_save once per value, as the compiler does: it stamps auto_now_add fields on the row.
-    raw = [[field.pre_save(row, add=True) for field in fields] for row in rows]
-    key = (model, fields, len(rows) > 1, on_conflict, alias)
-    shape = _SHAPES.get(key)
-    if shape is not None:
-        sql, layout = shape
-        return sql, _laid_out(_prepared(fields, raw, connection), layout)
-    query = InsertQuery(model, on_conflict=on_conflict)
-    query.insert_values(list(fields), rows, raw=True)  # raw: the values pre_save already set
-    compiler = query.get_compiler(using=alias)
-    compiler.returning_fields = [meta.pk]
-    ((sql, params),) = compiler.as_sql()
-    if key not in _SHAPES and not _has_expression(raw):
-        values = _prepared(fields, raw, connection)
-        layout = next(
-            (way for way in (_FLAT, _COLUMNS) if _same(_laid_out(values, way), params)), None
-        )
-        with _SHAPES_LOCK:
-            _SHAPES.setdefault(key, None if layout is None else (sql, layout))
-    return sql, params
-
-
-def _has_expression(raw: list[list]) -> bool:
-    return any(hasattr(value, "resolve_expression") for values in raw for value in values)
-
-
-def _prepared(fields: Sequence[Field], raw: list[list], connection) -> list[list]:
-    return [
-        [
-            field.get_db_prep_save(value, connection=connection)
-            for field, value in zip(fields, values, strict=True)
-        ]
-        for values in raw
-    ]
-
-
-def _laid_out(values: list[list], layout: str) -> tuple:
-    if layout == _COLUMNS:
-        return tuple(list(column) for column in zip(*values, strict=True))
-    return tuple(value for row in values for value in row)
-
-
-def _same(ours: tuple, theirs: tuple) -> bool:
-    """Equal parameters, value by value and type by type."""
-    try:
-        return len(ours) == len(theirs) and all(
-            type(a) is type(b) and a == b for a, b in zip(ours, theirs, strict=True)
-        )
-    except Exception:  # a value that cannot be compared: that shape is compiled every time
-        return False
+def _alias(*rows: Model) -> str:
+    """The database the rows go to (the routers' choice, as `save()` asks), set on them."""
+    alias = router.db_for_write(type(rows[0]), instance=rows[0])
+    for row in rows:
+        row._state.db = alias
+    return alias
 
 
 # --- rows of hand-written statements -----------------------------------------------------------
 
-_CONVERTERS: dict[tuple, list[tuple[int, list, object]]] = {}
-_M = TypeVar("_M", bound=Model)
-
 
 def model_from_row(model: type[_M], alias: str, names: Sequence[str], values) -> _M:
     """`model.from_db` of a row a hand-written statement read (its columns the fields' `names`,
-    attnames), converted as the ORM converts what it reads: the backend's converters, then the
-    fields' own (JSON text to objects...)."""
-    connection = connections[alias]
-    key = (model, tuple(names), alias)
-    converting = _CONVERTERS.get(key)
+    attnames), converted as the ORM converts what it reads: each field's `from_db_value` (JSON
+    text to objects...)."""
+    converting = _converters(model, tuple(names))
+    if converting:
+        connection = connections[alias]
+        values = list(values)
+        for position, field in converting:
+            values[position] = field.from_db_value(values[position], None, connection)
+    return model.from_db(alias, names, values)
+
+
+_CONVERTING: dict[tuple, list[tuple[int, Field]]] = {}
+
+
+def _converters(model: type[Model], names: tuple[str, ...]) -> list[tuple[int, Field]]:
+    """(position, field) of the `names` whose field converts what the database sent, per model
+    and column list (the same for every database: fields, not connections, decide it)."""
+    key = (model, names)
+    converting = _CONVERTING.get(key)
     if converting is None:
         fields = {field.attname: field for field in model._meta.concrete_fields}
-        converting = []
-        for position, name in enumerate(names):
-            column = fields[name].get_col(model._meta.db_table)
-            functions = connection.ops.get_db_converters(column)
-            functions += column.get_db_converters(connection)
-            if functions:
-                converting.append((position, functions, column))
-        _CONVERTERS[key] = converting
-    if converting:
-        values = list(values)
-        for position, functions, column in converting:
-            for function in functions:
-                values[position] = function(values[position], column, connection)
-    return model.from_db(alias, names, values)
+        converting = _CONVERTING[key] = [
+            (position, fields[name])
+            for position, name in enumerate(names)
+            if hasattr(fields[name], "from_db_value")
+        ]
+    return converting

@@ -26,9 +26,20 @@ from customers.loyalty.exceptions import InsufficientPoints, LoyaltyReferenceUse
 from customers.loyalty.rules import points_for
 from customers.models import Customer
 from customers.models_loyalty import LoyaltyAccount, LoyaltyMovement, LoyaltyMovementKind
-from omni.db import insert_unless_conflict_sql, inserted
+from omni.db import Insert, insert_unless_conflict_sql, inserted
 
 Kind = LoyaltyMovementKind
+
+# A movement is unique by (kind, reference, key): earning or spending twice writes nothing.
+# Run as the CTE of the UPDATE that credits the account (`_insert_and_credit`).
+MOVEMENT = Insert(
+    LoyaltyMovement,
+    """INSERT INTO customers_loyaltymovement (account_id, kind, points, amount, shortfall,
+        reference, key, channel, reason, performed_by_id, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT DO NOTHING
+    RETURNING id""",
+)
 
 
 @overload
@@ -165,7 +176,7 @@ def _insert_and_credit(account: LoyaltyAccount, movement: LoyaltyMovement) -> bo
     """Insert the movement unless its (kind, reference, key) exists, and only then add its
     points to the locked account: one statement. False (nothing written) on a conflict."""
     now = timezone.now()
-    insert, params = insert_unless_conflict_sql(movement)
+    insert, params = insert_unless_conflict_sql(MOVEMENT, movement)
     table = LoyaltyAccount._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(

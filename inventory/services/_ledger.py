@@ -30,12 +30,33 @@ from inventory.models import (
     Variant,
 )
 from omni.actors import acting_user
-from omni.db import insert_together
+from omni.db import Insert, insert_together
 
 # Fields a service reads from a locked stock row; the rest of the row is never needed.
 _LEVEL_FIELDS = ("pk", "variant_id", "location_id", "on_hand", "reserved")
 # Primary keys are bigints: a larger id names no variant (and would not fit in a query).
 _LARGEST_ID = 2**63 - 1
+
+# The ledger's rows and the reservations, written out (see omni.db): one statement with
+# `insert_together` whatever the number of lines, where `bulk_create` per model compiled each
+# INSERT in more CPU than PostgreSQL took to run it. tests/omni/test_statements.py checks them
+# against their models.
+MOVEMENTS = Insert(
+    StockMovement,
+    """INSERT INTO inventory_stockmovement (variant_id, location_id, kind, on_hand_delta,
+        reserved_delta, reason, reference, performed_by_id, created_at)
+    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::integer[],
+        %s::integer[], %s::varchar[], %s::varchar[], %s::integer[], %s::timestamptz[])
+    RETURNING id""",
+)
+RESERVATIONS = Insert(
+    Reservation,
+    """INSERT INTO inventory_reservation (variant_id, location_id, quantity, reference, status,
+        expires_at, created_at, closed_at)
+    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::integer[], %s::varchar[],
+        %s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[])
+    RETURNING id""",
+)
 
 # Taking units out of free stock is the hot path (one popular article, many buyers), so it is one
 # statement whatever the number of lines. The CTE locks the stock rows of variants still sold, in
@@ -181,7 +202,7 @@ def take_free(
     performed_by: User | None,
     hold: bool = False,
     keep: int = 0,
-    along: Sequence[Model] = (),
+    along: Sequence[tuple[Insert, Sequence[Model]]] = (),
 ) -> list[StockMovement]:
     """Take units out of free stock at one location, every line or none: reserve them (`hold`)
     or send them out of on-hand. Call it inside the service's transaction, after any row of the
@@ -193,8 +214,8 @@ def take_free(
     back the caller's transaction with the rows already written (foreign keys are checked at
     commit, so a ledger row naming an unknown variant never gets that far).
 
-    `along`: other new rows of the operation (its reservations), written in the same statement
-    as the ledger rows (one round trip).
+    `along`: other new rows of the operation (its reservations) with their statement, written
+    in the same statement as the ledger rows (one round trip).
 
     Raises:
         UnknownVariant: a variant does not exist or is no longer sold.
@@ -213,7 +234,7 @@ def take_free(
         )
         for variant_id, quantity in wanted.items()
     ]
-    insert_together(list(along), movements)
+    insert_together(*along, (MOVEMENTS, movements))
     with connection.cursor() as cursor:
         cursor.execute(
             _HOLD_SQL if hold else _TAKE_OUT_SQL,

@@ -20,6 +20,7 @@ from inventory.models import (
     StockMovement,
 )
 from inventory.services._ledger import (
+    RESERVATIONS,
     LedgerBatch,
     StockLine,
     lock_levels_of,
@@ -82,7 +83,7 @@ def stock_reserve(
             performed_by=performed_by,
             hold=True,
             keep=keep,
-            along=reservations,
+            along=[(RESERVATIONS, reservations)],
         )
     return reservations
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -27,7 +27,7 @@ from typing import cast
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,7 +43,7 @@ from inventory.models import Location, LocationKind, Product, StockLevel, Varian
 from inventory.selectors import locations, pickup_ready_at
 from inventory.services import StockLine
 from omni.actors import acting_user
-from omni.db import insert_together, model_from_row
+from omni.db import Insert, insert_together, model_from_row
 from orders.checkout.discounts import Discount, discount_lines, discount_redeem, discount_reserve
 from orders.checkout.exceptions import (
     AddressRequired,
@@ -78,11 +78,76 @@ from orders.models import (
 )
 from orders.services.cart import cart_convert_open_of, cart_mark_converted
 from orders.services.fulfilment import pickup_days
-from orders.services.notifications import notification_new, notification_queued
+from orders.services.notifications import NOTIFICATION, notification_new, notification_queued
 
 CENT = Decimal("0.01")
 NUMBER_PREFIX = "OM-"
 RECORDABLE_PAYMENTS = (PaymentStatus.AUTHORISED, PaymentStatus.CAPTURED)
+
+# The checkout's writes, as two statements (`insert_together`): the order (its id drawn before,
+# see `_cart_lines_sql`), its lines, fulfilments and payment; then the fulfilments' lines, their
+# first status change and the confirmation. Written out rather than through `bulk_create` per
+# model: the ORM compiled each INSERT in more CPU than PostgreSQL took to run it, and one round
+# trip replaces seven. Measured by bench/checkout.py `--without statements` (the same checkouts
+# through `bulk_create` per model, alternating in one run; 2-core machine, 2026-12-08): see
+# docs/architecture.md, "Hand-written statements". tests/omni/test_statements.py checks each
+# against its model.
+ORDER = Insert(
+    Order,
+    """INSERT INTO orders_order (id, number, customer_id, channel, status, store_id, cart_id,
+        currency, subtotal, discount_total, shipping_total, total, vat_total, discount_code,
+        discount_label, code_discount, ship_to_name, ship_to_line1, ship_to_line2,
+        ship_to_postal_code, ship_to_city, ship_to_country, ship_to_phone, placed_by_id,
+        attention_reason, placed_at, updated_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+        %s, %s, %s, %s, %s, %s)
+    RETURNING id""",
+)
+ORDER_LINES = Insert(
+    OrderLine,
+    """INSERT INTO orders_orderline (order_id, variant_id, sku, name, quantity, unit_price,
+        vat_rate, line_total, vat_amount, discount_amount)
+    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[],
+        %s::integer[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[],
+        %s::numeric[])
+    RETURNING id""",
+)
+FULFILMENTS = Insert(
+    Fulfilment,
+    """INSERT INTO orders_fulfilment (order_id, kind, status, reference, location_id,
+        source_location_id, pickup_code, promised_ready_at, pickup_deadline, ready_at,
+        collected_at, reminder_sent_at, carrier, tracking_number, shipped_at, delivered_at,
+        rejection_reason, created_at, updated_at)
+    SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[],
+        %s::bigint[], %s::bigint[], %s::varchar[], %s::timestamptz[], %s::timestamptz[],
+        %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::varchar[], %s::varchar[],
+        %s::timestamptz[], %s::timestamptz[], %s::varchar[], %s::timestamptz[],
+        %s::timestamptz[])
+    RETURNING id""",
+)
+# A payment reference is unique: a twin waits for the other transaction, then writes nothing.
+PAYMENT = Insert(
+    Payment,
+    """INSERT INTO orders_payment (order_id, provider, reference, status, amount, currency,
+        recorded_by_id, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT DO NOTHING
+    RETURNING id""",
+)
+FULFILMENT_LINES = Insert(
+    FulfilmentLine,
+    """INSERT INTO orders_fulfilmentline (fulfilment_id, order_line_id, quantity)
+    SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::integer[])
+    RETURNING id""",
+)
+TRANSITIONS = Insert(
+    FulfilmentTransition,
+    """INSERT INTO orders_fulfilmenttransition (fulfilment_id, from_status, to_status,
+        performed_by_id, note, at)
+    SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::integer[],
+        %s::varchar[], %s::timestamptz[])
+    RETURNING id""",
+)
 
 
 @dataclass
@@ -295,7 +360,9 @@ def _write_order(
     payments = [] if payment is None else [_payment_row(order, payment, staff)]
     # The payment's insert is ON CONFLICT DO NOTHING: no savepoint, and a concurrent twin of
     # its reference waits for the other transaction like a plain INSERT.
-    written = insert_together([order], lines, fulfilments, payments, ignore_conflicts=(3,))
+    written = insert_together(
+        (ORDER, [order]), (ORDER_LINES, lines), (FULFILMENTS, fulfilments), (PAYMENT, payments)
+    )
     if payments and not written[3]:
         message = _("This payment is already recorded on another order.")
         raise InvalidPayment(message, fields={"payment": {"reference": [message]}})
@@ -311,7 +378,11 @@ def _write_order(
     ]
     confirmation = notification_new(order=order, kind=NotificationKind.ORDER_CONFIRMED)
     notifications = [] if confirmation is None else [confirmation]
-    written = insert_together(fulfilment_lines, transitions, notifications, ignore_conflicts=(2,))
+    written = insert_together(
+        (FULFILMENT_LINES, fulfilment_lines),
+        (TRANSITIONS, transitions),
+        (NOTIFICATION, notifications),
+    )
     if confirmation is not None:  # sent after commit, once (its key is unique)
         notification_queued(confirmation, written=bool(written[2]))
     for fulfilment in fulfilments:
@@ -429,26 +500,25 @@ def order_checkout(
     return order
 
 
-def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
+def _columns(model: type[Model], alias: str, quote: Callable[[str], str]) -> tuple[list[str], str]:
     fields = model._meta.concrete_fields
     names = [field.attname for field in fields]
     # A concrete field has a column (the stubs' Field.column allows None).
-    return names, ", ".join(
-        f"{alias}.{connection.ops.quote_name(cast(str, f.column))}" for f in fields
-    )
+    return names, ", ".join(f"{alias}.{quote(cast(str, f.column))}" for f in fields)
 
 
 @functools.cache
-def _cart_lines_sql() -> tuple[tuple[list[str], list[str], list[str]], str]:
-    """The statement of `_cart_lines`, written once per process (the ORM took longer to compile
-    its `select_related` and shelf subquery than PostgreSQL took to run them): the lines with
-    their variant and product, the free units (on hand - reserved) of each at the store of a
-    pickup and the safety stock that store keeps back for pickups (NULL without a stock level or
-    without a store: `_cart_lines` applies `units_available`), and the new order's id, drawn
-    once from its sequence (`new_order`: one round trip fewer)."""
-    line_names, line_columns = _columns(CartLine, "cl")
-    variant_names, variant_columns = _columns(Variant, "v")
-    product_names, product_columns = _columns(Product, "p")
+def _cart_lines_sql(database: str) -> tuple[tuple[list[str], list[str], list[str]], str]:
+    """The statement of `_cart_lines`, written once per process and database (the ORM took
+    longer to compile its `select_related` and shelf subquery than PostgreSQL took to run them):
+    the lines with their variant and product, the free units (on hand - reserved) of each at the
+    store of a pickup and the safety stock that store keeps back for pickups (NULL without a
+    stock level or without a store: `_cart_lines` applies `units_available`), and the new
+    order's id, drawn once from its sequence (`new_order`: one round trip fewer)."""
+    quote = connections[database].ops.quote_name
+    line_names, line_columns = _columns(CartLine, "cl", quote)
+    variant_names, variant_columns = _columns(Variant, "v", quote)
+    product_names, product_columns = _columns(Product, "p", quote)
     sql = f"""
         WITH new_order AS MATERIALIZED (  -- nextval once, whatever the number of lines
             SELECT nextval(pg_get_serial_sequence('{Order._meta.db_table}', 'id')) AS id
@@ -473,7 +543,7 @@ def _cart_lines(cart: Cart, choice: FulfilmentChoice) -> tuple[list[CartLine], i
     the units its store can promise for it (None without a stock level), read in the same
     query."""
     store_id = choice.store.pk if isinstance(choice, PickupChoice) else None
-    (line_names, variant_names, product_names), sql = _cart_lines_sql()
+    (line_names, variant_names, product_names), sql = _cart_lines_sql(connection.alias)
     with connection.cursor() as cursor:
         cursor.execute(sql, [store_id, cart.pk])
         rows = cursor.fetchall()

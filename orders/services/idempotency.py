@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 
-from omni.db import insert_unless_conflict
+from omni.db import Insert, insert_unless_conflict
 from orders.checkout.exceptions import IdempotencyKeyRequired, IdempotencyKeyReused
 from orders.models import CheckoutRequest, Order
 from orders.services.checkout import order_checkout
@@ -48,6 +48,17 @@ class CheckoutAnswer:
     order_id: int
     replayed: bool
     order: Order | None = None
+
+
+# A key is unique per scope: the second request's insert waits for the first, then writes nothing.
+CHECKOUT_REQUEST = Insert(
+    CheckoutRequest,
+    """INSERT INTO orders_checkoutrequest (scope, key, request_hash, order_id, response_status,
+        response_body, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT DO NOTHING
+    RETURNING id""",
+)
 
 
 def checkout_key(raw: str | None) -> str:
@@ -140,7 +151,7 @@ def _claim(*, scope: str, key: str, fingerprint: str) -> CheckoutRequest:
     record = CheckoutRequest(scope=scope, key=key, request_hash=fingerprint)
     # ON CONFLICT DO NOTHING waits for a concurrent insert of the key like a plain INSERT, with
     # no savepoint around it; nothing inserted means the first request has committed.
-    if insert_unless_conflict(record):
+    if insert_unless_conflict(CHECKOUT_REQUEST, record):
         return record
     record = CheckoutRequest.objects.select_for_update().get(scope=scope, key=key)
     if record.request_hash != fingerprint:

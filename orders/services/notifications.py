@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.selectors import MessagePurpose, push_tokens, reachable_channels
-from omni.db import insert_unless_conflict
+from omni.db import Insert, insert_unless_conflict
 from omni.messaging import DeliveryStatus, push_recipient, send_message
 from orders.models import (
     Fulfilment,
@@ -47,6 +47,18 @@ SWEEP_BATCH = 500
 
 class NotificationRetry(Exception):
     """The channel backend asked to retry later: the task retries with backoff."""
+
+
+# A notification's key is unique: queueing it again writes nothing (no savepoint needed).
+NOTIFICATION = Insert(
+    Notification,
+    """INSERT INTO orders_notification (order_id, fulfilment_id, return_request_id, kind,
+        channel, recipient, idempotency_key, status, attempts, last_error, provider_id,
+        claimed_at, created_at, sent_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT DO NOTHING
+    RETURNING id""",
+)
 
 
 def notification_key(
@@ -80,7 +92,9 @@ def notification_queue(
         return None
     # One INSERT ... ON CONFLICT DO NOTHING, not get_or_create: no savepoint pair around it in
     # the caller's transaction, and a concurrent twin still waits for the first to commit.
-    return notification_queued(notification, written=insert_unless_conflict(notification))
+    return notification_queued(
+        notification, written=insert_unless_conflict(NOTIFICATION, notification)
+    )
 
 
 def notification_new(

@@ -142,7 +142,7 @@ def test_availability_by_sku_is_the_variants_availability_in_one_query(
 ):
     now = datetime(2026, 3, 11, 10, tzinfo=STORE_TIME_ZONE)
     # A process that has not read the locations yet.
-    monkeypatch.setattr(selectors, "_places", (None, ()))
+    monkeypatch.setattr(selectors, "_PLACES", {})
 
     for _ in range(2):  # then one that has
         with django_assert_num_queries(1):
@@ -240,11 +240,15 @@ def test_kept_locations_of_another_database_state_are_not_reused(shop, monkeypat
     """A fingerprint that is not the database's (another process's, a rolled-back
     transaction's) sends the locations back."""
     now = datetime(2026, 3, 11, 10, tzinfo=STORE_TIME_ZONE)
-    monkeypatch.setattr(selectors, "_places", ("0:0", (place(pk=-1, code="GHOST"),)))
+    ghost = ("0:0", (place(pk=-1, code="GHOST"),))
+    monkeypatch.setattr(selectors, "_PLACES", {"default": ghost, "replica": ghost})
 
     found = selectors.variant_availability_by_sku(sku="P1-M", now=now)
 
     assert [store.code for store in found.stores] == ["LYO01", "PAR01"]
+    # Kept per database: what this one sent back replaced its own entry only.
+    assert selectors._PLACES["default"][0] != "0:0"
+    assert selectors._PLACES["replica"] is ghost
 
 
 def test_no_variant_asked_gives_no_availability(shop, django_assert_num_queries):

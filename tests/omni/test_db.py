@@ -1,131 +1,125 @@
-"""omni.db: several models' new rows in one statement, statements written once per shape
-(real PostgreSQL)."""
+"""omni.db: statements written out, several models' new rows in one of them, rows of
+hand-written statements read back (real PostgreSQL)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.db import connection
-from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 
-from customers.models import Channel
-from inventory.models import Location, Variant
-from omni.db import insert_together, model_from_row
-from orders.models import Cart, CartLine, CartStatus
-from tests.customers.factories import CustomerFactory
-from tests.inventory.factories import VariantFactory
+from inventory.models import MovementKind, Reservation, StockMovement, Variant
+from inventory.services._ledger import MOVEMENTS, RESERVATIONS
+from omni.db import Insert, insert_together, insert_unless_conflict, model_from_row
+from orders.models import CheckoutRequest
+from orders.services.idempotency import CHECKOUT_REQUEST
+from tests.inventory.factories import StoreFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def _line(cart: Cart, variant, quantity: int = 1) -> CartLine:
-    return CartLine(
-        cart=cart,
-        variant=variant,
-        quantity=quantity,
-        unit_price_seen=Decimal("10.00"),
-        currency="EUR",
-        added_channel=Channel.WEB,
-    )
+def _movements(variants, store, reference: str = "R-1") -> list[StockMovement]:
+    return [
+        StockMovement(
+            variant=variant,
+            location=store,
+            kind=MovementKind.RESERVATION,
+            reserved_delta=n + 1,
+            reference=reference,
+        )
+        for n, variant in enumerate(variants)
+    ]
+
+
+def _reservation(variant, store, quantity: int) -> Reservation:
+    return Reservation(variant=variant, location=store, quantity=quantity, reference="R-1")
 
 
 def test_groups_of_several_models_go_in_one_statement_with_their_keys_set():
-    customer = CustomerFactory()
+    store = StoreFactory()
     variants = VariantFactory.create_batch(3)
-    carts = [Cart(customer=customer, status=CartStatus.ABANDONED) for _ in range(2)]
+    reservations = [_reservation(variant, store, 2) for variant in variants[:2]]
+    movements = _movements(variants, store)
 
     with CaptureQueriesContext(connection) as queries:
-        written = insert_together(carts, [])
-    lines = [_line(carts[0], variant) for variant in variants]
-    with CaptureQueriesContext(connection) as more:
-        written_lines = insert_together(lines, [_line(carts[1], variants[0], 2)])
+        written = insert_together((RESERVATIONS, reservations), (MOVEMENTS, movements))
 
-    assert (len(queries), len(more)) == (1, 1)
-    assert (written, written_lines) == ([2, 0], [3, 1])
-    assert all(cart.pk and not cart._state.adding for cart in carts)
-    assert [line.pk for line in lines] == sorted(line.pk for line in lines)
-    stored = CartLine.objects.filter(cart=carts[0]).order_by("pk")
-    assert [(line.pk, line.variant_id) for line in stored] == [
-        (line.pk, line.variant_id) for line in lines
+    assert len(queries) == 1
+    assert written == [2, 3]
+    assert all(row.pk and not row._state.adding for row in [*reservations, *movements])
+    assert [row.pk for row in movements] == sorted(row.pk for row in movements)
+    stored = StockMovement.objects.filter(reference="R-1").order_by("pk")
+    assert [(row.pk, row.variant_id, row.reserved_delta) for row in stored] == [
+        (row.pk, row.variant_id, row.reserved_delta) for row in movements
     ]
-    assert stored[0].created_at is not None  # auto_now_add filled as by save()
+    assert stored[0].created_at == movements[0].created_at is not None  # auto_now_add, as save()
+    assert Reservation.objects.get(pk=reservations[1].pk).quantity == 2
 
 
-def test_a_group_ignoring_conflicts_writes_nothing_on_a_conflict_and_the_rest_goes_in():
-    customer = CustomerFactory()
-    variant, other = VariantFactory.create_batch(2)
-    cart = Cart.objects.create(customer=customer)
-    _line(cart, variant).save()
-    twin, new = _line(cart, variant, 5), _line(cart, other)
+def test_a_statement_ignoring_conflicts_writes_nothing_on_a_conflict_and_the_rest_goes_in():
+    store = StoreFactory()
+    variant = VariantFactory()
+    CheckoutRequest.objects.create(scope="web", key="K-1", request_hash="a" * 64)
+    twin = CheckoutRequest(scope="web", key="K-1", request_hash="b" * 64)
+    movements = _movements([variant], store)
 
-    written = insert_together([new], [twin], ignore_conflicts=(1,))
+    written = insert_together((CHECKOUT_REQUEST, [twin]), (MOVEMENTS, movements))
 
-    assert written == [1, 0]
-    assert new.pk is not None
+    assert written == [0, 1]
     assert twin.pk is None
-    assert CartLine.objects.get(cart=cart, variant=variant).quantity == 1
+    assert movements[0].pk is not None
+    assert CheckoutRequest.objects.get(scope="web", key="K-1").request_hash == "a" * 64
+    assert insert_unless_conflict(CHECKOUT_REQUEST, twin) is False
+    other = CheckoutRequest(scope="web", key="K-2", request_hash="c" * 64)
+    assert insert_unless_conflict(CHECKOUT_REQUEST, other) is True
+    assert CheckoutRequest.objects.get(pk=other.pk).key == "K-2"
 
 
 def test_nothing_to_write_runs_no_statement():
     with CaptureQueriesContext(connection) as queries:
-        assert insert_together([], []) == [0, 0]
+        assert insert_together((RESERVATIONS, []), (MOVEMENTS, [])) == [0, 0]
     assert len(queries) == 0
 
 
-def test_a_shape_compiled_once_writes_each_calls_own_values_and_stamps():
-    """The second insert of a shape reuses the first one's statement text (omni.db keeps it
-    per process): its rows must still carry their own values, and their own created_at."""
-    customer = CustomerFactory()
+def test_each_call_writes_its_own_values_and_stamps():
+    store = StoreFactory()
     variants = VariantFactory.create_batch(4)
-    first_carts = [Cart(customer=customer, status=CartStatus.ABANDONED)]
-    second_carts = [Cart(customer=customer, status=CartStatus.MERGED)]
-    with CaptureQueriesContext(connection) as first:
-        insert_together(first_carts)
-        insert_together([_line(first_carts[0], v, 1) for v in variants[:2]])
-    with CaptureQueriesContext(connection) as second:
-        insert_together(second_carts)
-        lines = [_line(second_carts[0], v, q) for v, q in zip(variants[2:], (7, 9), strict=True)]
-        insert_together(lines)
+    first = _movements(variants[:2], store, "R-A")
+    insert_together((MOVEMENTS, first))
+    second = _movements(variants[2:], store, "R-B")
+    second[1].on_hand_delta, second[1].reason = -9, "l'été"
+    insert_together((MOVEMENTS, second))
 
-    assert (len(first), len(second)) == (2, 2)
-    assert Cart.objects.get(pk=second_carts[0].pk).status == CartStatus.MERGED
-    stored = {line.pk: line for line in CartLine.objects.filter(cart=second_carts[0])}
-    assert [(stored[line.pk].variant_id, stored[line.pk].quantity) for line in lines] == [
-        (variants[2].pk, 7),
-        (variants[3].pk, 9),
+    stored = {row.pk: row for row in StockMovement.objects.filter(reference="R-B")}
+    assert [(stored[row.pk].variant_id, stored[row.pk].on_hand_delta) for row in second] == [
+        (variants[2].pk, 0),
+        (variants[3].pk, -9),
     ]
-    assert second_carts[0].created_at > first_carts[0].created_at
-    assert Cart.objects.get(pk=second_carts[0].pk).created_at == second_carts[0].created_at
+    assert stored[second[1].pk].reason == "l'été"
+    assert second[0].created_at >= first[0].created_at
 
 
-def test_json_and_decimal_values_round_trip_through_a_reused_shape():
-    hours = [{"0": ["09:00", "12:00"]}, {"1": ["10:00", "19:00"], "note": "l'été"}]
-    for round_ in range(2):
-        stores = [
-            Location(
-                code=f"J{round_}{n}",
-                name=f"Store {n}",
-                kind="store",
-                latitude=Decimal("48.123456"),
-                opening_hours=hours[n],
-            )
-            for n in range(2)
-        ]
-        insert_together(stores)
-        for store, expected in zip(stores, hours, strict=True):
-            stored = Location.objects.get(pk=store.pk)
-            assert (stored.opening_hours, stored.latitude) == (expected, Decimal("48.123456"))
+def test_json_and_decimal_values_are_prepared_as_save_prepares_them():
+    body = {"number": "OM-1", "total": "12.50", "note": "l'été", "lines": [1, 2]}
+    record = CheckoutRequest(scope="web", key="J-1", request_hash="d" * 64, response_body=body)
+    assert insert_unless_conflict(CHECKOUT_REQUEST, record)
+    stored = CheckoutRequest.objects.get(pk=record.pk)
+    assert stored.response_body == body
+    assert stored.created_at == record.created_at
 
 
-def test_an_expression_value_is_compiled_and_written():
-    customer = CustomerFactory()
-    carts = [Cart(customer=customer, status=CartStatus.ABANDONED) for _ in range(2)]
-    insert_together(carts)
-    later = Cart(customer=customer, status=CartStatus.ABANDONED, created_at=Now())
-    insert_together([later])
-    assert Cart.objects.get(pk=later.pk).created_at is not None
+def test_a_one_row_statement_refuses_several_rows_and_a_declaration_is_checked():
+    records = [CheckoutRequest(scope="web", key=f"M-{n}", request_hash="e" * 64) for n in (1, 2)]
+    with pytest.raises(ValueError, match="writes one row, not 2"):
+        insert_together((CHECKOUT_REQUEST, records))
+    with pytest.raises(ValueError, match="stored in orders_checkoutrequest"):
+        Insert(CheckoutRequest, "INSERT INTO orders_order (scope) VALUES (%s) RETURNING id")
+    with pytest.raises(ValueError, match="one placeholder per column"):
+        Insert(
+            CheckoutRequest,
+            "INSERT INTO orders_checkoutrequest (scope, key) VALUES (%s) RETURNING id",
+        )
+    with pytest.raises(ValueError, match="RETURNING"):
+        Insert(CheckoutRequest, "INSERT INTO orders_checkoutrequest (scope) VALUES (%s)")
 
 
 def test_model_from_row_converts_a_raw_rows_json_as_the_orm_does():
