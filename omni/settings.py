@@ -249,6 +249,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- API --------------------------------------------------------------------------------------
+TRUSTED_PROXIES = env_int("API_TRUSTED_PROXIES", 0)
+if not 0 <= TRUSTED_PROXIES <= 10:
+    raise EnvError(f"API_TRUSTED_PROXIES must be 0 to 10, got {TRUSTED_PROXIES}")
 REST_FRAMEWORK = {
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.NamespaceVersioning",
     "DEFAULT_VERSION": "v1",
@@ -267,6 +270,10 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
+    # Throttles key on the client address: REMOTE_ADDR, or the address this many trusted
+    # proxies in front of Omni saw (X-Forwarded-For read from the right). 0: the header, which
+    # any client can write, is never read.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_THROTTLE_ANON", "120/minute"),
         "user": env_str("API_THROTTLE_USER", "6000/minute"),

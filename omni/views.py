@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from django.views.generic import TemplateView
 
 from omni import roles
@@ -103,3 +104,38 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503
     )
+
+
+# --- errors: JSON under /api/, Django's pages elsewhere -----------------------------------------
+#
+# DRF answers the errors its views raise; these answer the rest under /api/ (an unknown path, an
+# error outside a view) in the API's shape, {"code", "detail"}, so a client never has to parse
+# an HTML page.
+
+
+def _api_error(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse | None:
+    if not request.path.startswith("/api/"):
+        return None
+    return JsonResponse({"code": code, "detail": str(detail)}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    answer = _api_error(request, 400, "bad_request", _("The request could not be read."))
+    return answer or defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    detail = _("You do not have permission to perform this action.")
+    answer = _api_error(request, 403, "permission_denied", detail)
+    return answer or defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    answer = _api_error(request, 404, "not_found", _("There is no such resource in the API."))
+    return answer or defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    detail = _("Omni could not answer this request; the error is logged. Try again later.")
+    answer = _api_error(request, 500, "server_error", detail)
+    return answer or defaults.server_error(request)

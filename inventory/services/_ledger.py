@@ -39,8 +39,9 @@ _LARGEST_ID = 2**63 - 1
 
 # The ledger's rows and the reservations, written out (see omni.db): one statement with
 # `insert_together` whatever the number of lines, where `bulk_create` per model compiled each
-# INSERT in more CPU than PostgreSQL took to run it. tests/omni/test_statements.py checks them
-# against their models.
+# INSERT in more CPU than PostgreSQL took to run it. Measured with the checkout's statements
+# (bench/checkout.py `--without statements` swaps both): see orders/services/checkout.py.
+# tests/omni/test_statements.py checks them against their models.
 MOVEMENTS = Insert(
     StockMovement,
     """INSERT INTO inventory_stockmovement (variant_id, location_id, kind, on_hand_delta,

@@ -87,11 +87,12 @@ RECORDABLE_PAYMENTS = (PaymentStatus.AUTHORISED, PaymentStatus.CAPTURED)
 # The checkout's writes, as two statements (`insert_together`): the order (its id drawn before,
 # see `_cart_lines_sql`), its lines, fulfilments and payment; then the fulfilments' lines, their
 # first status change and the confirmation. Written out rather than through `bulk_create` per
-# model: the ORM compiled each INSERT in more CPU than PostgreSQL took to run it, and one round
-# trip replaces seven. Measured by bench/checkout.py `--without statements` (the same checkouts
-# through `bulk_create` per model, alternating in one run; 2-core machine, 2026-12-08): see
-# docs/architecture.md, "Hand-written statements". tests/omni/test_statements.py checks each
-# against its model.
+# model: one round trip replaces seven, with no savepoint around the two that may conflict.
+# bench/checkout.py `--without statements` (the same checkouts through `bulk_create` per model,
+# alternating in one run; 2-core machine, 2026-12-08): 1.04x and 1.07x checkouts per second
+# (rounds 0.89-1.29), 1.17x and 1.22x together with `_prefetched` (rounds 1.01-1.47); the
+# compiled INSERT shapes they replaced gave 1.15x and 1.19x on 2026-12-07. Checked against their
+# models by tests/omni/test_statements.py.
 ORDER = Insert(
     Order,
     """INSERT INTO orders_order (id, number, customer_id, channel, status, store_id, cart_id,
