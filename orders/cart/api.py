@@ -127,8 +127,8 @@ class _CartApi(APIView):
     def get_cart(self, request: Request, **kwargs) -> Cart:
         raise NotImplementedError
 
-    def show(self, request: Request, cart: Cart, *, status: int = 200) -> Response:
-        view = cart_view(cart=cart, store=request_store(request))
+    def show(self, cart: Cart, *, store: Location | None, status: int = 200) -> Response:
+        view = cart_view(cart=cart, store=store)
         return Response(self.output_class(view).data, status=status)
 
 
@@ -155,38 +155,39 @@ class _AnonymousCartApi(_CartApi):
 class _CartShowMixin:
     @extend_schema(parameters=[CHANNEL_PARAMETER, STORE_PARAMETER])
     def get(self, request: Request, **kwargs) -> Response:
-        return self.show(request, self.get_cart(request, **kwargs))
+        store = request_store(request)
+        return self.show(self.get_cart(request, **kwargs), store=store)
 
 
 class _LineAddMixin:
     @extend_schema(parameters=[CHANNEL_PARAMETER, STORE_PARAMETER], request=LineAddInput)
     def post(self, request: Request, **kwargs) -> Response:
-        channel = request_channel(request)
+        channel, store = request_channel(request), request_store(request)
         data = _validated(LineAddInput, request)
         cart = self.get_cart(request, **kwargs)
         services.cart_add_line(
             cart=cart, variant=data["sku"], quantity=data["quantity"], channel=channel
         )
-        return self.show(request, cart, status=201)
+        return self.show(cart, store=store, status=201)
 
 
 class _LineChangeMixin:
     @extend_schema(parameters=[CHANNEL_PARAMETER, STORE_PARAMETER], request=QuantityInput)
     def patch(self, request: Request, line_id: int, **kwargs) -> Response:
-        channel = request_channel(request)
+        channel, store = request_channel(request), request_store(request)
         data = _validated(QuantityInput, request)
         cart = self.get_cart(request, **kwargs)
         services.cart_set_quantity(
             cart=cart, line_id=line_id, quantity=data["quantity"], channel=channel
         )
-        return self.show(request, cart)
+        return self.show(cart, store=store)
 
     @extend_schema(parameters=[CHANNEL_PARAMETER, STORE_PARAMETER], request=None)
     def delete(self, request: Request, line_id: int, **kwargs) -> Response:
-        channel = request_channel(request)
+        channel, store = request_channel(request), request_store(request)
         cart = self.get_cart(request, **kwargs)
         services.cart_remove_line(cart=cart, line_id=line_id, channel=channel)
-        return self.show(request, cart)
+        return self.show(cart, store=store)
 
 
 @extend_schema(tags=["cart"], responses=CartOutput)
@@ -239,12 +240,12 @@ class MyCartMergeApi(_CustomerCartApi):
         responses=OutputSerializer,
     )
     def post(self, request: Request) -> Response:
-        channel = request_channel(request)
+        channel, store = request_channel(request), request_store(request)
         data = _validated(self.InputSerializer, request)
         source = cart_for_token(token=data["token"])
         target = self.get_cart(request)
         report = cart_merge(source=source, target=target, channel=channel)
-        view = cart_view(cart=target, store=request_store(request))
+        view = cart_view(cart=target, store=store)
         output = {"merged": report.lines, "already_merged": report.already_merged, "cart": view}
         return Response(self.OutputSerializer(output).data)
 
@@ -254,13 +255,14 @@ class AnonymousCartCreateApi(_AnonymousCartApi):
 
     @extend_schema(
         tags=["cart"],
-        parameters=[CHANNEL_PARAMETER],
+        parameters=[CHANNEL_PARAMETER, STORE_PARAMETER],
         request=None,
         responses={201: AnonymousCartOutput},
     )
     def post(self, request: Request) -> Response:
-        cart = services.cart_create_anonymous(channel=request_channel(request))
-        return self.show(request, cart, status=201)
+        channel, store = request_channel(request), request_store(request)
+        cart = services.cart_create_anonymous(channel=channel)
+        return self.show(cart, store=store, status=201)
 
 
 @extend_schema(tags=["cart"], responses=AnonymousCartOutput)

@@ -224,3 +224,38 @@ def test_the_cart_endpoints_are_in_the_schema():
         "/api/v1/carts/{token}/lines/",
     ):
         assert path in paths
+
+
+def _cart_state():
+    return (
+        sorted(Cart.objects.values_list("pk", "status")),
+        sorted(CartLine.objects.values_list("pk", "variant_id", "quantity")),
+        CartEvent.objects.count(),
+    )
+
+
+def test_an_unknown_store_is_refused_before_any_cart_change_is_written():
+    """`?store=` is read with the other inputs: a bad one answers 400 and leaves every cart,
+    line and event as it was (it used to be applied, then answered 400)."""
+    customer = CustomerFactory()
+    VariantFactory(sku="ROBE-38")
+    line = CartLineFactory(cart=CartFactory(customer=customer, channel=Channel.WEB), quantity=1)
+    visitor = AnonymousCartFactory()
+    client = client_for(customer)
+    before = _cart_state()
+
+    answers = [
+        client.post(f"{MY_LINES}?store=NOPE", {"sku": "ROBE-38", "quantity": 1}),
+        client.patch(f"{MY_LINES}{line.pk}/?store=NOPE", {"quantity": 4}),
+        client.delete(f"{MY_LINES}{line.pk}/?store=NOPE"),
+        client.post("/api/v1/me/cart/merge/?store=NOPE", {"token": visitor.token}),
+        APIClient().post("/api/v1/carts/?store=NOPE"),
+        APIClient().post(
+            f"/api/v1/carts/{visitor.token}/lines/?store=NOPE", {"sku": "ROBE-38", "quantity": 1}
+        ),
+    ]
+
+    assert [(a.status_code, a.json()["code"], list(a.json()["fields"])) for a in answers] == [
+        (400, "invalid", ["store"])
+    ] * len(answers)
+    assert _cart_state() == before
