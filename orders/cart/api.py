@@ -23,7 +23,7 @@ from inventory.models import Location, LocationKind
 from inventory.selectors import sellable_variants
 from omni.api import LookupField
 from orders import services
-from orders.cart.selectors import cart_for_token, cart_view
+from orders.cart.selectors import cart_for_token, cart_to_merge, cart_view
 from orders.models import Cart
 from orders.services import cart_merge
 
@@ -217,8 +217,9 @@ class MyCartMergeApi(_CustomerCartApi):
     """At login: merge the visitor's anonymous cart into the customer's cart.
 
     Quantities are added, one line per article, nothing is lost; the answer lists what was
-    brought over so the site can tell the shopper. Refused (409) when the customer's checkout
-    has started.
+    brought over so the site can tell the shopper. A retry with the same token answers 200 with
+    `already_merged: true` and changes nothing. Refused (409) when the customer's checkout has
+    started, or when the cart was merged into another customer's cart.
     """
 
     error_statuses = {404: _("No anonymous cart has this token.")}
@@ -242,7 +243,7 @@ class MyCartMergeApi(_CustomerCartApi):
     def post(self, request: Request) -> Response:
         channel, store = request_channel(request), request_store(request)
         data = _validated(self.InputSerializer, request)
-        source = cart_for_token(token=data["token"])
+        source = cart_to_merge(token=data["token"])
         target = self.get_cart(request)
         report = cart_merge(source=source, target=target, channel=channel)
         view = cart_view(cart=target, store=store)

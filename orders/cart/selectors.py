@@ -70,6 +70,24 @@ def cart_for_token(*, token: str) -> Cart:
     return cart
 
 
+def cart_to_merge(*, token: str) -> Cart:
+    """The anonymous cart with this token that a login may merge: active, or already merged
+    (`cart_merge` answers a retry into the same cart with `already_merged`, and refuses one
+    merged elsewhere).
+
+    Raises:
+        CartNotFound: no such token, or the cart is a customer's, ordered or abandoned.
+    """
+    cart = Cart.objects.filter(
+        token=token,
+        customer__isnull=True,
+        status__in=[CartStatus.ACTIVE, CartStatus.MERGED],
+    ).first()
+    if cart is None:
+        raise CartNotFound()
+    return cart
+
+
 def open_cart_of(*, customer: Customer) -> Cart | None:
     """The customer's one open cart (active or in checkout), if she has one."""
     return Cart.objects.filter(customer=customer, status__in=OPEN_STATUSES).first()

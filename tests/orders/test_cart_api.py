@@ -197,6 +197,22 @@ def test_at_login_the_anonymous_cart_merges_and_the_answer_says_what_was_merged(
     # The visitor's token is spent: it opens nothing any more.
     assert APIClient().get(f"/api/v1/carts/{anonymous.token}/").status_code == 404
 
+    # The site retries the merge (a lost answer): 200, nothing merged again, nothing changed.
+    lines_before = sorted(CartLine.objects.values_list("pk", "quantity"))
+    retry = client_for(customer).post("/api/v1/me/cart/merge/", {"token": anonymous.token})
+    assert retry.status_code == 200, retry.data
+    assert (retry.data["already_merged"], retry.data["merged"]) == (True, [])
+    assert [(line["sku"], line["quantity"]) for line in retry.data["cart"]["lines"]] == [
+        ("ROBE", 2),
+        ("SAC", 2),
+    ]
+    assert sorted(CartLine.objects.values_list("pk", "quantity")) == lines_before
+
+    # Another customer holding the same token gets a refusal, not her cart.
+    other = client_for(CustomerFactory()).post("/api/v1/me/cart/merge/", {"token": anonymous.token})
+    assert other.status_code == 409, other.data
+    assert "lines" not in other.json()
+
 
 def test_merging_into_a_cart_in_checkout_is_refused():
     customer = CustomerFactory()
