@@ -8,6 +8,7 @@ embedded PostgreSQL that `run_all` starts, and Celery's file-system transport, b
 import os
 from pathlib import Path
 
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.utils.translation import gettext_lazy as _
 
 from omni.env import EnvError, env_bool, env_database, env_int, env_list, env_str
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
+    "corsheaders",
     "inventory",
     "customers",
     "orders",
@@ -62,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that its answers (a preflight) and every later one carry the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "omni.middleware.RejectNulCharacters",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -249,6 +253,15 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- API --------------------------------------------------------------------------------------
+# The web shop's pages call the API from the shopper's browser: only these origins may
+# (scheme://host[:port], comma-separated; none by default), and only under /api/. No cookies:
+# the API's callers authenticate with a header.
+CORS_ALLOWED_ORIGINS = env_list("API_CORS_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key", "x-omni-channel")
+CORS_EXPOSE_HEADERS = ["retry-after"]
+CORS_ALLOW_CREDENTIALS = False
+
 TRUSTED_PROXIES = env_int("API_TRUSTED_PROXIES", 0)
 if not 0 <= TRUSTED_PROXIES <= 10:
     raise EnvError(f"API_TRUSTED_PROXIES must be 0 to 10, got {TRUSTED_PROXIES}")

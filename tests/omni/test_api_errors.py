@@ -1,6 +1,6 @@
 """Every answer under /api/ has the API's error shape, the ones DRF's views never see included
-(an unknown path, a server error), and throttles key on the address the
-trusted proxies saw, never on a header a client writes."""
+(an unknown path, a server error); throttles key on the address the trusted proxies saw, never on
+a header a client writes; only the shop's origins may call the API from a browser (CORS)."""
 
 from __future__ import annotations
 
@@ -102,3 +102,39 @@ def test_a_refusal_outside_a_view_answers_json_under_the_api_only():
     page = views.permission_denied(RequestFactory().get("/store/"), PermissionDenied())
     assert page.status_code == 403
     assert page["Content-Type"].startswith("text/html")
+
+
+SHOP = "https://shop.example"
+
+
+def _preflight(client, path: str, origin: str):
+    return client.options(
+        path,
+        HTTP_ORIGIN=origin,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type, idempotency-key",
+    )
+
+
+def test_no_origin_may_call_the_api_from_a_browser_by_default(client):
+    assert settings.CORS_ALLOWED_ORIGINS == []  # API_CORS_ORIGINS unset
+    answer = _preflight(client, "/api/v1/me/checkout/", SHOP)
+    assert "access-control-allow-origin" not in answer.headers
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[SHOP])
+def test_the_shops_origin_may_call_the_api_with_its_headers_and_no_other_origin(client):
+    answer = _preflight(client, "/api/v1/me/checkout/", SHOP)
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == SHOP
+    allowed = answer.headers["access-control-allow-headers"]
+    assert {"authorization", "idempotency-key", "x-omni-channel"} <= set(allowed.split(", "))
+    assert "access-control-allow-credentials" not in answer.headers
+
+    read = client.get("/api/v1/locations/", HTTP_ORIGIN=SHOP)
+    assert read.headers["access-control-allow-origin"] == SHOP
+
+    stranger = _preflight(client, "/api/v1/me/checkout/", "https://evil.example")
+    assert "access-control-allow-origin" not in stranger.headers
+    screen = client.get("/login/", HTTP_ORIGIN=SHOP)
+    assert "access-control-allow-origin" not in screen.headers
