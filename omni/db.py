@@ -106,12 +106,13 @@ def insert_unless_conflict(statement: Insert, instance: Model) -> bool:
     on `instance`), False when a row already held the unique value: the caller reads that one.
     """
     sql, params = insert_unless_conflict_sql(statement, instance)
-    with connections[instance._state.db].cursor() as cursor:
+    alias = _alias(instance)
+    with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
-    inserted(instance, pk=row[0])
+    inserted(instance, pk=row[0], alias=alias)
     return True
 
 
@@ -124,10 +125,14 @@ def insert_unless_conflict_sql(statement: Insert, instance: Model) -> tuple[str,
     return statement.sql, statement.params([instance], alias)
 
 
-def inserted(instance: Model, *, pk: object) -> None:
-    """Mark `instance` as the saved row `pk` (after its statement wrote it)."""
+def inserted(instance: Model, *, pk: object, alias: str | None = None) -> None:
+    """Mark `instance` as the saved row `pk` of database `alias` (the routers' choice when not
+    given), after its statement wrote it: what `save()` leaves on an instance. The one place Omni
+    sets `Model._state`, the documented record of an instance's lifecycle ("Model._state" in
+    Django's model instance reference: `adding` and `db`)."""
     instance.pk = pk
     instance._state.adding = False
+    instance._state.db = alias or _alias(instance)
 
 
 def insert_together(*groups: tuple[Insert, Sequence[Model]]) -> list[int]:
@@ -146,6 +151,8 @@ def insert_together(*groups: tuple[Insert, Sequence[Model]]) -> list[int]:
         wanted.append(len(rows))
         if not rows:
             continue
+        if alias is not None and _alias(*rows) != alias:
+            raise ValueError("insert_together writes to one database: its groups are routed apart")
         alias = _alias(*rows)
         parts.append(f"g{index} AS ({statement.sql})")
         params.extend(statement.params(rows, alias))
@@ -170,17 +177,14 @@ def insert_together(*groups: tuple[Insert, Sequence[Model]]) -> list[int]:
         got = keys.get(index, [])
         if len(got) == len(rows):
             for row, pk in zip(rows, got, strict=True):
-                inserted(row, pk=pk)
+                inserted(row, pk=pk, alias=alias)
         written.append(len(got))
     return written
 
 
 def _alias(*rows: Model) -> str:
-    """The database the rows go to (the routers' choice, as `save()` asks), set on them."""
-    alias = router.db_for_write(type(rows[0]), instance=rows[0])
-    for row in rows:
-        row._state.db = alias
-    return alias
+    """The database the rows go to: the routers' choice, as `save()` asks it."""
+    return router.db_for_write(type(rows[0]), instance=rows[0])
 
 
 # --- rows of hand-written statements -----------------------------------------------------------
@@ -208,7 +212,11 @@ def _converters(model: type[Model], names: tuple[str, ...]) -> list[tuple[int, F
     key = (model, names)
     converting = _CONVERTING.get(key)
     if converting is None:
-        fields = {field.attname: field for field in model._meta.concrete_fields}
+        fields = {
+            field.attname: field
+            for field in model._meta.get_fields()
+            if getattr(field, "concrete", False)
+        }
         converting = _CONVERTING[key] = [
             (position, fields[name])
             for position, name in enumerate(names)

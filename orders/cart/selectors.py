@@ -64,10 +64,7 @@ def cart_for_token(*, token: str) -> Cart:
     Raises:
         CartNotFound: no such token, or the cart is a customer's, merged, ordered or abandoned.
     """
-    cart = Cart.objects.filter(token=token, customer__isnull=True, status=CartStatus.ACTIVE).first()
-    if cart is None:
-        raise CartNotFound()
-    return cart
+    return _anonymous_cart(token, [CartStatus.ACTIVE])
 
 
 def cart_to_merge(*, token: str) -> Cart:
@@ -78,11 +75,11 @@ def cart_to_merge(*, token: str) -> Cart:
     Raises:
         CartNotFound: no such token, or the cart is a customer's, ordered or abandoned.
     """
-    cart = Cart.objects.filter(
-        token=token,
-        customer__isnull=True,
-        status__in=[CartStatus.ACTIVE, CartStatus.MERGED],
-    ).first()
+    return _anonymous_cart(token, [CartStatus.ACTIVE, CartStatus.MERGED])
+
+
+def _anonymous_cart(token: str, statuses: list[str]) -> Cart:
+    cart = Cart.objects.filter(token=token, customer__isnull=True, status__in=statuses).first()
     if cart is None:
         raise CartNotFound()
     return cart
